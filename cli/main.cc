@@ -1,0 +1,20 @@
+// `orderflow`: the command-line entry point.
+#include <CLI/CLI.hpp>
+
+#include "cli/walkthrough.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"orderflow: event-sourced order processing on Kafka, and its simulator"};
+  app.require_subcommand(1);
+
+  auto* walkthrough = app.add_subcommand(
+      "walkthrough", "Place, confirm, ship, deliver and cancel orders through the deciders");
+  orderflow::cli::WalkthroughOptions options;
+  walkthrough->add_option("--orders", options.orders, "Orders to place")
+      ->check(CLI::Range(1, 1000));
+  walkthrough->add_option("--seed", options.seed, "Seed for the choice of outcomes");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*walkthrough) return orderflow::cli::run_walkthrough(options);
+  return 2;
+}
