@@ -23,9 +23,9 @@ CheckHandler set_check_handler(CheckHandler handler);
 
 }  // namespace orderflow::core
 
-#define OF_CHECK(cond, message)                                 \
-  do {                                                          \
-    if (!(cond)) [[unlikely]] {                                 \
-      ::orderflow::core::check_failed(#cond, (message));        \
-    }                                                           \
+#define OF_CHECK(cond, message)                          \
+  do {                                                   \
+    if (!(cond)) [[unlikely]] {                          \
+      ::orderflow::core::check_failed(#cond, (message)); \
+    }                                                    \
   } while (false)

@@ -36,15 +36,9 @@ std::int32_t murmur2(std::string_view key) {
   // The tail bytes fold in from the highest down, as in the Java client.
   const unsigned char* tail = data + 4 * blocks;
   switch (key.size() % 4) {
-    case 3:
-      h ^= static_cast<std::uint32_t>(tail[2]) << 16;
-      [[fallthrough]];
-    case 2:
-      h ^= static_cast<std::uint32_t>(tail[1]) << 8;
-      [[fallthrough]];
-    case 1:
-      h ^= static_cast<std::uint32_t>(tail[0]);
-      h *= kMix;
+    case 3: h ^= static_cast<std::uint32_t>(tail[2]) << 16; [[fallthrough]];
+    case 2: h ^= static_cast<std::uint32_t>(tail[1]) << 8; [[fallthrough]];
+    case 1: h ^= static_cast<std::uint32_t>(tail[0]); h *= kMix;
   }
 
   h ^= h >> 13;

@@ -41,8 +41,8 @@ std::expected<void, Rejection> same_shipment(const OrderState& state, const Ship
 Decision<OrderEvent> decide_place(const OrderState& state, const PlaceOrder& c, Timestamp now) {
   if (auto valid = validate(c); !valid) return std::unexpected(valid.error());
   if (state.status != OrderStatus::kNone) {
-    const bool same = state.customer == c.customer && state.lines == c.lines &&
-                      state.ship_to == c.ship_to;
+    const bool same =
+        state.customer == c.customer && state.lines == c.lines && state.ship_to == c.ship_to;
     if (same) return none();
     return reject(RejectionCode::kAlreadyExists, "order " + c.order.str() + " already exists");
   }
@@ -59,21 +59,18 @@ Decision<OrderEvent> decide_confirm(const OrderState& state, const ConfirmOrder&
 
 Decision<OrderEvent> decide_cancel(const OrderState& state, const CancelOrder& c, Timestamp now) {
   switch (state.status) {
-    case OrderStatus::kNone:
-      return reject(RejectionCode::kNotFound, "order does not exist");
+    case OrderStatus::kNone: return reject(RejectionCode::kNotFound, "order does not exist");
     case OrderStatus::kPlaced:
     case OrderStatus::kConfirmed:
       return std::vector<OrderEvent>{OrderCancelled{c.reason, c.initiator, now}};
-    case OrderStatus::kCancelled:
-      return none();
+    case OrderStatus::kCancelled: return none();
     case OrderStatus::kDispatchApproved:
     case OrderStatus::kShipped:
-    case OrderStatus::kDelivered:
-      break;
+    case OrderStatus::kDelivered: break;
   }
-  return reject(RejectionCode::kConflict,
-                std::string("order is ") + std::string(to_string(state.status)) +
-                    "; it can no longer be cancelled");
+  return reject(RejectionCode::kConflict, std::string("order is ") +
+                                              std::string(to_string(state.status)) +
+                                              "; it can no longer be cancelled");
 }
 
 Decision<OrderEvent> decide_approve(const OrderState& state, const ApproveDispatch& c,
@@ -140,7 +137,9 @@ Cents OrderState::total() const {
 }
 
 std::expected<void, Rejection> validate(const PlaceOrder& c) {
-  auto invalid = [](std::string reason) { return reject(RejectionCode::kInvalid, std::move(reason)); };
+  auto invalid = [](std::string reason) {
+    return reject(RejectionCode::kInvalid, std::move(reason));
+  };
   if (c.order.empty()) return invalid("order_id: must not be empty");
   if (c.customer.empty()) return invalid("customer_id: must not be empty");
   if (c.lines.empty()) return invalid("items: at least one item is required");

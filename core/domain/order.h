@@ -43,7 +43,15 @@ struct Address {
   friend bool operator==(const Address&, const Address&) = default;
 };
 
-enum class OrderStatus { kNone, kPlaced, kConfirmed, kDispatchApproved, kShipped, kDelivered, kCancelled };
+enum class OrderStatus {
+  kNone,
+  kPlaced,
+  kConfirmed,
+  kDispatchApproved,
+  kShipped,
+  kDelivered,
+  kCancelled
+};
 enum class CancelInitiator { kCustomer, kSystem };
 
 [[nodiscard]] std::string_view to_string(OrderStatus status);
@@ -78,8 +86,8 @@ struct MarkShipped {
 struct MarkDelivered {
   ShipmentId shipment;
 };
-using OrderCommand =
-    std::variant<PlaceOrder, ConfirmOrder, CancelOrder, ApproveDispatch, MarkShipped, MarkDelivered>;
+using OrderCommand = std::variant<PlaceOrder, ConfirmOrder, CancelOrder, ApproveDispatch,
+                                  MarkShipped, MarkDelivered>;
 
 // Events.
 struct OrderPlaced {

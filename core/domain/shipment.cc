@@ -47,7 +47,8 @@ Decision<ShipmentEvent> decide_request(const ShipmentState& state, const Request
   }
   if (state.status != ShipmentStatus::kNone) {
     if (state.order == c.order && state.lines == c.lines) return none();
-    return reject(RejectionCode::kAlreadyExists, "shipment " + c.shipment.str() + " already exists");
+    return reject(RejectionCode::kAlreadyExists,
+                  "shipment " + c.shipment.str() + " already exists");
   }
   return std::vector<ShipmentEvent>{ShipmentRequested{c.shipment, c.order, c.lines, now}};
 }
@@ -55,12 +56,10 @@ Decision<ShipmentEvent> decide_request(const ShipmentState& state, const Request
 Decision<ShipmentEvent> decide_fail(const ShipmentState& state, const FailAllocation& c,
                                     Timestamp now) {
   switch (state.status) {
-    case ShipmentStatus::kNone:
-      return reject(RejectionCode::kNotFound, "shipment does not exist");
+    case ShipmentStatus::kNone: return reject(RejectionCode::kNotFound, "shipment does not exist");
     case ShipmentStatus::kRequested:
       return std::vector<ShipmentEvent>{ShipmentAllocationFailed{c.reason, now}};
-    case ShipmentStatus::kFailed:
-      return none();
+    case ShipmentStatus::kFailed: return none();
     default:
       return reject(RejectionCode::kConflict, std::string("shipment is ") +
                                                   std::string(to_string(state.status)) +
@@ -71,18 +70,15 @@ Decision<ShipmentEvent> decide_fail(const ShipmentState& state, const FailAlloca
 Decision<ShipmentEvent> decide_cancel(const ShipmentState& state, const CancelShipment& c,
                                       Timestamp now) {
   switch (state.status) {
-    case ShipmentStatus::kNone:
-      return reject(RejectionCode::kNotFound, "shipment does not exist");
+    case ShipmentStatus::kNone: return reject(RejectionCode::kNotFound, "shipment does not exist");
     case ShipmentStatus::kRequested:
     case ShipmentStatus::kAllocated:
     case ShipmentStatus::kPacked:
       return std::vector<ShipmentEvent>{ShipmentCancelled{c.reason, state.holds_stock(), now}};
     case ShipmentStatus::kCancelled:
-    case ShipmentStatus::kFailed:
-      return none();
+    case ShipmentStatus::kFailed: return none();
     case ShipmentStatus::kDispatched:
-    case ShipmentStatus::kDelivered:
-      break;
+    case ShipmentStatus::kDelivered: break;
   }
   return reject(RejectionCode::kConflict, std::string("shipment is ") +
                                               std::string(to_string(state.status)) +
@@ -134,7 +130,8 @@ Decision<ShipmentEvent> ShipmentDecider::decide(const State& state, const Comman
             return step(state, ShipmentStatus::kPacked, ShipmentPacked{now});
           },
           [&](const DispatchShipment& c) -> Decision<ShipmentEvent> {
-            if (c.carrier.empty()) return reject(RejectionCode::kInvalid, "carrier: must not be empty");
+            if (c.carrier.empty())
+              return reject(RejectionCode::kInvalid, "carrier: must not be empty");
             if (c.tracking.empty()) {
               return reject(RejectionCode::kInvalid, "tracking: must not be empty");
             }

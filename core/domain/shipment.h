@@ -62,9 +62,9 @@ struct DeliverShipment {};
 struct CancelShipment {
   std::string reason;
 };
-using ShipmentCommand = std::variant<RequestShipment, AllocateShipment, FailAllocation,
-                                     PackShipment, DispatchShipment, DeliverShipment,
-                                     CancelShipment>;
+using ShipmentCommand =
+    std::variant<RequestShipment, AllocateShipment, FailAllocation, PackShipment, DispatchShipment,
+                 DeliverShipment, CancelShipment>;
 
 // Events.
 struct ShipmentRequested {
@@ -82,7 +82,8 @@ struct ShipmentAllocated {
 struct ShipmentAllocationFailed {
   std::string reason;
   Timestamp failed_at;
-  friend bool operator==(const ShipmentAllocationFailed&, const ShipmentAllocationFailed&) = default;
+  friend bool operator==(const ShipmentAllocationFailed&,
+                         const ShipmentAllocationFailed&) = default;
 };
 struct ShipmentPacked {
   Timestamp packed_at;

@@ -12,22 +12,24 @@ Quantity minus(Quantity a, Quantity b) { return Quantity{a.value() - b.value()};
 
 Decision<StockEvent> decide_restock(const StockState& state, const Restock& c, Timestamp now) {
   if (c.sku.empty()) return reject(RejectionCode::kInvalid, "sku: must not be empty");
-  if (c.quantity <= Quantity{0}) return reject(RejectionCode::kInvalid, "quantity: must be positive");
+  if (c.quantity <= Quantity{0})
+    return reject(RejectionCode::kInvalid, "quantity: must be positive");
   if (!state.sku.empty() && state.sku != c.sku) {
     return reject(RejectionCode::kConflict, "stock holds sku " + state.sku.str());
   }
   return std::vector<StockEvent>{StockRestocked{c.sku, c.quantity, now}};
 }
 
-Decision<StockEvent> decide_reserve(const StockState& state, const ReserveStock& c,
-                                    Timestamp now) {
+Decision<StockEvent> decide_reserve(const StockState& state, const ReserveStock& c, Timestamp now) {
   if (c.order.empty()) return reject(RejectionCode::kInvalid, "order_id: must not be empty");
-  if (c.quantity <= Quantity{0}) return reject(RejectionCode::kInvalid, "quantity: must be positive");
+  if (c.quantity <= Quantity{0})
+    return reject(RejectionCode::kInvalid, "quantity: must be positive");
   if (auto it = state.reservations.find(c.order); it != state.reservations.end()) {
     if (it->second.status == ReservationStatus::kHeld && it->second.quantity == c.quantity) {
       return std::vector<StockEvent>{};
     }
-    return reject(RejectionCode::kConflict, "order " + c.order.str() + " already has a reservation");
+    return reject(RejectionCode::kConflict,
+                  "order " + c.order.str() + " already has a reservation");
   }
   if (c.quantity > state.available) {
     return reject(RejectionCode::kInsufficientStock,
@@ -49,8 +51,8 @@ Decision<StockEvent> settle(const StockState& state, const OrderId& order, Reser
   }
   if (it->second.status == to) return std::vector<StockEvent>{};
   if (it->second.status != ReservationStatus::kHeld) {
-    return reject(RejectionCode::kConflict, "reservation of order " + order.str() +
-                                                " is already settled");
+    return reject(RejectionCode::kConflict,
+                  "reservation of order " + order.str() + " is already settled");
   }
   return std::vector<StockEvent>{Event{order, it->second.quantity, now}};
 }
@@ -69,19 +71,18 @@ std::string_view event_type(const StockEvent& event) {
 
 Decision<StockEvent> StockDecider::decide(const State& state, const Command& command,
                                           Timestamp now) {
-  return std::visit(Overloaded{
-                        [&](const Restock& c) { return decide_restock(state, c, now); },
-                        [&](const ReserveStock& c) { return decide_reserve(state, c, now); },
-                        [&](const ReleaseStock& c) {
-                          return settle<StockReleased>(state, c.order,
-                                                       ReservationStatus::kReleased, now);
-                        },
-                        [&](const ShipStock& c) {
-                          return settle<StockShipped>(state, c.order,
-                                                      ReservationStatus::kShipped, now);
-                        },
-                    },
-                    command);
+  return std::visit(
+      Overloaded{
+          [&](const Restock& c) { return decide_restock(state, c, now); },
+          [&](const ReserveStock& c) { return decide_reserve(state, c, now); },
+          [&](const ReleaseStock& c) {
+            return settle<StockReleased>(state, c.order, ReservationStatus::kReleased, now);
+          },
+          [&](const ShipStock& c) {
+            return settle<StockShipped>(state, c.order, ReservationStatus::kShipped, now);
+          },
+      },
+      command);
 }
 
 StockState StockDecider::evolve(State state, const Event& event) {

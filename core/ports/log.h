@@ -37,8 +37,8 @@ struct Field {
   Field(std::string_view n, bool v) : name(n), value(v) {}
   Field(std::string_view n, double v) : name(n), value(v) {}
   template <typename Int>
-    requires std::is_integral_v<Int> && (!std::is_same_v<Int, bool>)
-  Field(std::string_view n, Int v) : name(n), value(static_cast<std::int64_t>(v)) {}
+  requires std::is_integral_v<Int> &&(!std::is_same_v<Int, bool>)Field(std::string_view n, Int v)
+      : name(n), value(static_cast<std::int64_t>(v)) {}
 };
 
 using Fields = std::initializer_list<Field>;

@@ -40,9 +40,9 @@ class StateStore {
 
   // Visits keys in [from, to) in order until `visit` returns false. An empty `to`
   // means "to the end".
-  virtual void scan(std::string_view from, std::string_view to,
-                    const std::function<bool(std::string_view key, std::string_view value)>&
-                        visit) const = 0;
+  virtual void scan(
+      std::string_view from, std::string_view to,
+      const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
 
   // The changes since the previous call, in the order they were made, with only
   // the last change of each key kept. The runtime writes them to the changelog.

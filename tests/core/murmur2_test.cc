@@ -1,8 +1,8 @@
 #include "core/murmur2.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 namespace orderflow::core {
 namespace {
@@ -66,13 +66,13 @@ constexpr PartitionVector kJavaPartitions[] = {
     {"omar", 3, 1},
     {"yuki", 3, 0},
     // Derived from the Java hashes above; the comment gives the positive hash.
-    {"21", 3, 0},         // 1173551340
-    {"foobar", 3, 0},     // 1357151166
-    {"abc", 5, 2},        // 479470107
-    {"kafka", 7, 3},      // 1348980580
-    {"1", 12, 3},         // 154038159
-    {"1234", 10, 0},      // 533297940
-    {"12", 16, 6},        // 126087238
+    {"21", 3, 0},      // 1173551340
+    {"foobar", 3, 0},  // 1357151166
+    {"abc", 5, 2},     // 479470107
+    {"kafka", 7, 3},   // 1348980580
+    {"1", 12, 3},      // 154038159
+    {"1234", 10, 0},   // 533297940
+    {"12", 16, 6},     // 126087238
 };
 
 TEST(Murmur2, PartitionsKeysLikeTheJavaDefaultPartitioner) {

@@ -1,10 +1,12 @@
 #include "core/ports/random.h"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <cstdint>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/ports/seeded_random.h"
 
 namespace orderflow::core {
 namespace {
@@ -20,20 +22,14 @@ class Counting final : public Random {
   std::size_t i_ = 0;
 };
 
-// SplitMix64, enough to look at the shape of the distributions.
-class SplitMix final : public Random {
- public:
-  explicit SplitMix(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next_u64() override {
-    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+using SplitMix = SeededRandom;
 
- private:
-  std::uint64_t state_;
-};
+TEST(SeededRandom, IsSplitMix64) {
+  // The reference outputs of SplitMix64 seeded with 0.
+  SeededRandom r(0);
+  EXPECT_EQ(r.next_u64(), 0xe220a8397b1dcdafULL);
+  EXPECT_EQ(r.next_u64(), 0x6e789e6aa1b965f4ULL);
+}
 
 TEST(Random, UniformMapsTheHighBitsOntoTheRange) {
   Counting r({1ULL << 60, UINT64_MAX, (1ULL << 63) + 1});

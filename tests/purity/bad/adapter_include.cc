@@ -1,0 +1,1 @@
+#include "adapters/kafka/producer.h"

@@ -1,0 +1,1 @@
+long t = time(nullptr);

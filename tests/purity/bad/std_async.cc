@@ -1,0 +1,1 @@
+auto f = std::async([] { return 1; });

@@ -1,0 +1,1 @@
+std::uniform_int_distribution<int> d(1, 6);
