@@ -83,6 +83,8 @@ Decision<OrderEvent> decide_approve(const OrderState& state, const ApproveDispat
 }
 
 Decision<OrderEvent> decide_shipped(const OrderState& state, const MarkShipped& c, Timestamp now) {
+  if (c.carrier.empty()) return reject(RejectionCode::kInvalid, "carrier: must not be empty");
+  if (c.tracking.empty()) return reject(RejectionCode::kInvalid, "tracking: must not be empty");
   auto step = step_to(state, OrderStatus::kShipped);
   if (!step) return std::unexpected(step.error());
   if (auto same = same_shipment(state, c.shipment); !same) return std::unexpected(same.error());
@@ -161,6 +163,7 @@ std::expected<void, Rejection> validate(const PlaceOrder& c) {
   if (a.street.empty()) return invalid("shipping_address.street: must not be empty");
   if (a.city.empty()) return invalid("shipping_address.city: must not be empty");
   if (a.country.empty()) return invalid("shipping_address.country: must not be empty");
+  // The postal code is optional: not every country has one.
   return {};
 }
 
