@@ -44,8 +44,9 @@ class StateStore {
       std::string_view from, std::string_view to,
       const std::function<bool(std::string_view key, std::string_view value)>& visit) const = 0;
 
-  // The changes since the previous call, in the order they were made, with only
-  // the last change of each key kept. The runtime writes them to the changelog.
+  // The changes since the previous call, in key order, with only the last change
+  // of each key kept (so replaying them in any order gives the same contents). The runtime writes
+  // them to the changelog.
   [[nodiscard]] virtual std::vector<ChangelogEntry> take_changes() = 0;
   // Forgets changes not yet taken (the transaction that would carry them aborted)
   // and restores the values they replaced.
