@@ -1,0 +1,66 @@
+#include "sim/kernel.h"
+
+#include <algorithm>
+
+#include "core/check.h"
+
+namespace orderflow::sim {
+
+Kernel::Kernel(std::uint64_t seed) : seed_(seed), random_(seed) {}
+
+EventHandle Kernel::at(core::Timestamp when, Action action) {
+  OF_CHECK(when >= now_, "an event cannot be scheduled in the past");
+  const std::uint64_t seq = next_seq_++;
+  queue_.push_back(Entry{when, seq, std::move(action)});
+  std::push_heap(queue_.begin(), queue_.end(), Later{});
+  live_.insert(seq);
+  return EventHandle{seq};
+}
+
+bool Kernel::cancel(EventHandle handle) {
+  if (live_.erase(handle.seq) == 0) return false;
+  cancelled_.insert(handle.seq);
+  return true;
+}
+
+const Kernel::Entry* Kernel::next_live() {
+  while (!queue_.empty() && cancelled_.contains(queue_.front().seq)) {
+    cancelled_.erase(queue_.front().seq);
+    std::pop_heap(queue_.begin(), queue_.end(), Later{});
+    queue_.pop_back();
+  }
+  return queue_.empty() ? nullptr : &queue_.front();
+}
+
+bool Kernel::step() {
+  if (next_live() == nullptr) return false;
+  std::pop_heap(queue_.begin(), queue_.end(), Later{});
+  Entry entry = std::move(queue_.back());
+  queue_.pop_back();
+  live_.erase(entry.seq);
+  now_ = entry.when;
+  ++events_run_;
+  entry.action();
+  return true;
+}
+
+void Kernel::run_until(core::Timestamp deadline) {
+  for (const Entry* next = next_live(); next != nullptr && next->when <= deadline;
+       next = next_live()) {
+    step();
+  }
+  if (deadline > now_) now_ = deadline;
+}
+
+bool Kernel::run_until(const std::function<bool()>& done, core::Timestamp deadline) {
+  if (done()) return true;
+  for (const Entry* next = next_live(); next != nullptr && next->when <= deadline;
+       next = next_live()) {
+    step();
+    if (done()) return true;
+  }
+  if (deadline > now_) now_ = deadline;
+  return done();
+}
+
+}  // namespace orderflow::sim
