@@ -41,8 +41,8 @@ std::expected<void, Rejection> same_shipment(const OrderState& state, const Ship
 Decision<OrderEvent> decide_place(const OrderState& state, const PlaceOrder& c, Timestamp now) {
   if (auto valid = validate(c); !valid) return std::unexpected(valid.error());
   if (state.status != OrderStatus::kNone) {
-    const bool same =
-        state.customer == c.customer && state.lines == c.lines && state.ship_to == c.ship_to;
+    const bool same = state.order == c.order && state.customer == c.customer &&
+                      state.lines == c.lines && state.ship_to == c.ship_to;
     if (same) return none();
     return reject(RejectionCode::kAlreadyExists, "order " + c.order.str() + " already exists");
   }

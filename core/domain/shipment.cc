@@ -1,5 +1,7 @@
 #include "core/domain/shipment.h"
 
+#include <set>
+
 #include "core/overloaded.h"
 
 namespace orderflow::core {
@@ -39,14 +41,20 @@ Decision<ShipmentEvent> decide_request(const ShipmentState& state, const Request
   if (c.shipment.empty()) return reject(RejectionCode::kInvalid, "shipment_id: must not be empty");
   if (c.order.empty()) return reject(RejectionCode::kInvalid, "order_id: must not be empty");
   if (c.lines.empty()) return reject(RejectionCode::kInvalid, "lines: at least one is required");
+  std::set<Sku> seen;
   for (const auto& line : c.lines) {
     if (line.sku.empty()) return reject(RejectionCode::kInvalid, "lines.sku: must not be empty");
+    if (!seen.insert(line.sku).second) {
+      return reject(RejectionCode::kInvalid, "lines.sku: appears more than once");
+    }
     if (line.quantity <= Quantity{0}) {
       return reject(RejectionCode::kInvalid, "lines.quantity: must be positive");
     }
   }
   if (state.status != ShipmentStatus::kNone) {
-    if (state.order == c.order && state.lines == c.lines) return none();
+    if (state.shipment == c.shipment && state.order == c.order && state.lines == c.lines) {
+      return none();
+    }
     return reject(RejectionCode::kAlreadyExists,
                   "shipment " + c.shipment.str() + " already exists");
   }
@@ -123,6 +131,11 @@ Decision<ShipmentEvent> ShipmentDecider::decide(const State& state, const Comman
             if (c.warehouse.empty()) {
               return reject(RejectionCode::kInvalid, "warehouse: must not be empty");
             }
+            if (rank(state.status) >= rank(ShipmentStatus::kAllocated) &&
+                state.warehouse != c.warehouse) {
+              return reject(RejectionCode::kConflict,
+                            "shipment is allocated to warehouse " + state.warehouse.str());
+            }
             return step(state, ShipmentStatus::kAllocated, ShipmentAllocated{c.warehouse, now});
           },
           [&](const FailAllocation& c) { return decide_fail(state, c, now); },
@@ -134,6 +147,11 @@ Decision<ShipmentEvent> ShipmentDecider::decide(const State& state, const Comman
               return reject(RejectionCode::kInvalid, "carrier: must not be empty");
             if (c.tracking.empty()) {
               return reject(RejectionCode::kInvalid, "tracking: must not be empty");
+            }
+            if (rank(state.status) >= rank(ShipmentStatus::kDispatched) &&
+                (state.carrier != c.carrier || state.tracking != c.tracking)) {
+              return reject(RejectionCode::kConflict,
+                            "shipment was dispatched with " + state.carrier + " " + state.tracking);
             }
             return step(state, ShipmentStatus::kDispatched,
                         ShipmentDispatched{c.carrier, c.tracking, now});
