@@ -1,5 +1,7 @@
 #include "sim/process.h"
 
+#include <algorithm>
+
 namespace orderflow::sim {
 
 Process::Process(Kernel& kernel, std::string name, Prng random)
@@ -7,14 +9,22 @@ Process::Process(Kernel& kernel, std::string name, Prng random)
 
 Kernel::Action Process::bind(std::function<void()> task) {
   return [this, incarnation = incarnation_, task = std::move(task)] {
-    run_or_defer(incarnation, task);
+    run_or_defer(incarnation, 0, task);
   };
 }
 
-void Process::run_or_defer(std::uint64_t incarnation, const std::function<void()>& task) {
+Kernel::Action Process::bind_timer(std::shared_ptr<std::uint64_t> timer,
+                                   std::function<void()> task) {
+  return [this, incarnation = incarnation_, timer = std::move(timer), task = std::move(task)] {
+    run_or_defer(incarnation, *timer, task);
+  };
+}
+
+void Process::run_or_defer(std::uint64_t incarnation, std::uint64_t timer,
+                           const std::function<void()>& task) {
   if (!up_ || incarnation != incarnation_) return;
   if (paused_) {
-    deferred_.push_back(task);
+    deferred_.push_back({timer, task});
     return;
   }
   task();
@@ -25,12 +35,20 @@ void Process::Executor::post(core::Task task) {
 }
 
 core::TimerId Process::Executor::schedule_after(core::Duration delay, core::Task task) {
-  const EventHandle handle = p_.kernel_.after(delay, p_.bind(std::move(task)));
+  auto id = std::make_shared<std::uint64_t>(0);
+  const EventHandle handle = p_.kernel_.after(delay, p_.bind_timer(id, std::move(task)));
+  *id = handle.seq;
   return core::TimerId{handle.seq};
 }
 
 bool Process::Executor::cancel(core::TimerId timer) {
-  return p_.kernel_.cancel(EventHandle{timer.value});
+  if (p_.kernel_.cancel(EventHandle{timer.value})) return true;
+  // It may have come due during a pause and be waiting for the resume.
+  auto it = std::find_if(p_.deferred_.begin(), p_.deferred_.end(),
+                         [&](const Deferred& d) { return d.timer == timer.value; });
+  if (it == p_.deferred_.end()) return false;
+  p_.deferred_.erase(it);
+  return true;
 }
 
 void Process::start() {
@@ -68,10 +86,12 @@ void Process::resume() {
   paused_ = false;
   kernel_.record(name_, core::Severity::kInfo, "process_resumed",
                  {{"deferred", static_cast<std::int64_t>(deferred_.size())}});
-  // Everything that came due while paused runs now, in the order it came due.
+  // Everything that came due while paused runs now, in the order it came due,
+  // before anything that comes due later.
   auto due = std::move(deferred_);
   deferred_.clear();
-  for (auto& task : due) kernel_.after(core::Duration{0}, bind(std::move(task)));
+  const std::uint64_t incarnation = incarnation_;
+  for (auto& d : due) run_or_defer(incarnation, d.timer, d.task);
 }
 
 void Process::wipe_disk() {

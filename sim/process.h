@@ -111,7 +111,17 @@ class Process {
     Process& p_;
   };
 
-  void run_or_defer(std::uint64_t incarnation, const std::function<void()>& task);
+  // `timer` is the kernel sequence of the timer a task belongs to (0 for posted
+  // tasks), so that a timer that came due during a pause can still be cancelled.
+  void run_or_defer(std::uint64_t incarnation, std::uint64_t timer,
+                    const std::function<void()>& task);
+  [[nodiscard]] Kernel::Action bind_timer(std::shared_ptr<std::uint64_t> timer,
+                                          std::function<void()> task);
+
+  struct Deferred {
+    std::uint64_t timer = 0;
+    std::function<void()> task;
+  };
 
   Kernel& kernel_;
   std::string name_;
@@ -122,7 +132,7 @@ class Process {
   Disk disk_;
   Boot boot_;
   std::shared_ptr<void> services_;
-  std::deque<std::function<void()>> deferred_;
+  std::deque<Deferred> deferred_;
   core::Duration skew_{0};
   std::uint64_t incarnation_ = 0;
   bool up_ = false;

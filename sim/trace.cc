@@ -1,5 +1,7 @@
 #include "sim/trace.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -83,25 +85,34 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 std::string value_text(const TraceField& f, bool json) {
-  return std::visit(core::Overloaded{
-                        [](std::int64_t v) { return std::to_string(v); },
-                        [](double v) {
-                          char buf[32];
-                          std::snprintf(buf, sizeof buf, "%.6g", v);
-                          return std::string(buf);
-                        },
-                        [](bool v) { return std::string(v ? "true" : "false"); },
-                        [&](const std::string& v) {
-                          std::string out;
-                          if (json || v.empty() || v.find_first_of(" \"=") != v.npos) {
-                            append_json_string(out, v);
-                          } else {
-                            out = v;
-                          }
-                          return out;
-                        },
-                    },
-                    f.value);
+  return std::visit(
+      core::Overloaded{
+          [](std::int64_t v) { return std::to_string(v); },
+          [json](double v) {
+            // JSON has no NaN or infinity: they travel as strings.
+            if (!std::isfinite(v)) {
+              const char* name = std::isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
+              return json ? "\"" + std::string(name) + "\"" : std::string(name);
+            }
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.6g", v);
+            return std::string(buf);
+          },
+          [](bool v) { return std::string(v ? "true" : "false"); },
+          [&](const std::string& v) {
+            std::string out;
+            const bool plain = !v.empty() && std::none_of(v.begin(), v.end(), [](char c) {
+              return c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20;
+            });
+            if (json || !plain) {
+              append_json_string(out, v);
+            } else {
+              out = v;
+            }
+            return out;
+          },
+      },
+      f.value);
 }
 
 }  // namespace
