@@ -13,19 +13,20 @@ EventHandle Kernel::at(core::Timestamp when, Action action) {
   const std::uint64_t seq = next_seq_++;
   queue_.push_back(Entry{when, seq, std::move(action)});
   std::push_heap(queue_.begin(), queue_.end(), Later{});
-  live_.insert(seq);
+  finished_.push_back(false);
   return EventHandle{seq};
 }
 
 bool Kernel::cancel(EventHandle handle) {
-  if (live_.erase(handle.seq) == 0) return false;
-  cancelled_.insert(handle.seq);
+  if (handle.seq == 0 || handle.seq >= next_seq_ || finished_[handle.seq]) return false;
+  finished_[handle.seq] = true;
+  ++cancelled_in_queue_;
   return true;
 }
 
 const Kernel::Entry* Kernel::next_live() {
-  while (!queue_.empty() && cancelled_.contains(queue_.front().seq)) {
-    cancelled_.erase(queue_.front().seq);
+  while (!queue_.empty() && finished_[queue_.front().seq]) {
+    --cancelled_in_queue_;
     std::pop_heap(queue_.begin(), queue_.end(), Later{});
     queue_.pop_back();
   }
@@ -37,7 +38,7 @@ bool Kernel::step() {
   std::pop_heap(queue_.begin(), queue_.end(), Later{});
   Entry entry = std::move(queue_.back());
   queue_.pop_back();
-  live_.erase(entry.seq);
+  finished_[entry.seq] = true;
   now_ = entry.when;
   ++events_run_;
   entry.action();

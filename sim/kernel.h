@@ -15,7 +15,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <unordered_set>
 #include <vector>
 
 #include "core/time.h"
@@ -57,7 +56,7 @@ class Kernel {
   // passes; returns whether `done()` held.
   bool run_until(const std::function<bool()>& done, core::Timestamp deadline);
 
-  [[nodiscard]] std::size_t pending() const { return queue_.size() - cancelled_.size(); }
+  [[nodiscard]] std::size_t pending() const { return queue_.size() - cancelled_in_queue_; }
   [[nodiscard]] std::uint64_t events_run() const { return events_run_; }
 
   // The run's root random stream; subsystems fork their own from it.
@@ -91,8 +90,10 @@ class Kernel {
   std::uint64_t next_seq_ = 1;
   std::uint64_t events_run_ = 0;
   std::vector<Entry> queue_;
-  std::unordered_set<std::uint64_t> cancelled_;  // keyed by sequence number, not by address
-  std::unordered_set<std::uint64_t> live_;
+  // finished_[seq]: the event ran or was cancelled. One bit per event ever
+  // scheduled, cheaper than any set on the hot path.
+  std::vector<bool> finished_{false};
+  std::size_t cancelled_in_queue_ = 0;
   Prng random_;
   Trace trace_;
 };

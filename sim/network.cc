@@ -36,17 +36,20 @@ core::Timestamp Network::delivery_time(Link& l) {
   return when;
 }
 
-bool Network::send(NodeId from, NodeId to, const Kernel::Action& deliver) {
+bool Network::send(NodeId from, NodeId to, Kernel::Action deliver) {
   Link& l = link(from, to);
   if (l.faults.cut || (l.faults.loss > 0 && random_.bernoulli(l.faults.loss))) {
     ++dropped_;
     return false;
   }
   ++delivered_;
-  kernel_.at(delivery_time(l), deliver);
+  const core::Timestamp when = delivery_time(l);
   if (l.faults.duplicate > 0 && random_.bernoulli(l.faults.duplicate)) {
-    kernel_.at(delivery_time(l), deliver);
+    kernel_.at(when, deliver);
+    kernel_.at(delivery_time(l), std::move(deliver));
+    return true;
   }
+  kernel_.at(when, std::move(deliver));
   return true;
 }
 

@@ -42,7 +42,7 @@ class Network {
 
   // Delivers `deliver` at `to` after the link's latency, unless the link drops it.
   // Returns false when it was dropped at once (cut link or loss).
-  bool send(NodeId from, NodeId to, const Kernel::Action& deliver);
+  bool send(NodeId from, NodeId to, Kernel::Action deliver);
 
   void partition(NodeId a, NodeId b);        // both directions
   void cut_one_way(NodeId from, NodeId to);  // only from -> to

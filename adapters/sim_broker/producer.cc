@@ -74,12 +74,17 @@ void SimProducer::post_drain(const core::TopicPartition& tp) {
   Queue& q = queues_[tp];
   if (q.drain_posted) return;
   q.drain_posted = true;
-  // Sends made within one task go out together, as a linger would gather them.
-  scheduler().post([this, tp, token = owner()] {
+  // Records sent within the linger go out together; a full batch goes at once.
+  auto go = [this, tp, token = owner()] {
     if (token.expired()) return;
     queues_[tp].drain_posted = false;
     drain(tp);
-  });
+  };
+  if (options_.linger.count() == 0 || q.waiting.size() >= kMaxBatchRecords) {
+    scheduler().post(std::move(go));
+  } else {
+    scheduler().schedule_after(options_.linger, std::move(go));
+  }
 }
 
 bool SimProducer::ready_to_send(const core::TopicPartition& tp) {

@@ -64,11 +64,13 @@ void call_async(SimCluster& cluster, ClientEndpoint client, int broker, core::Du
        handle = std::move(handle)] {
         if (!cluster.broker_up(broker)) return;
         handle([&cluster, &process, client, broker_node, pending, finish](core::Result<T> r) {
-          cluster.network().send(broker_node, client.node,
-                                 process.bind([&process, pending, finish, r = std::move(r)] {
-                                   process.scheduler().cancel(pending->timer);
-                                   finish(r);
-                                 }));
+          cluster.network().send(
+              broker_node, client.node,
+              process.bind([&process, pending, finish, r = std::move(r)]() mutable {
+                // A duplicated reply finds the request done and ignores r.
+                process.scheduler().cancel(pending->timer);
+                finish(std::move(r));
+              }));
         });
       });
 }

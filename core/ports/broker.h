@@ -84,6 +84,8 @@ struct ProducerOptions {
   std::optional<std::string> transactional_id;
   Acks acks = Acks::kAll;
   int max_in_flight = 5;
+  // How long a partition's records wait to fill a batch (Kafka's linger.ms).
+  Duration linger = std::chrono::milliseconds{5};
   Duration delivery_timeout = std::chrono::seconds{30};
   Duration transaction_timeout = std::chrono::seconds{60};
 };
