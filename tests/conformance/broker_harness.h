@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "core/ports/broker.h"
@@ -54,5 +55,8 @@ struct HarnessParam {
   std::string name;
   HarnessFactory make;
 };
+
+// GoogleTest prints a parameter in every test's name; the harness name says it all.
+inline void PrintTo(const HarnessParam& param, std::ostream* out) { *out << param.name; }
 
 }  // namespace orderflow::conformance
