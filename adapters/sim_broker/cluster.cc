@@ -373,6 +373,19 @@ void SimCluster::complete_transaction(const std::string& txn_id, bool commit,
   txn.pending_offsets.clear();
 }
 
+bool SimCluster::has_pending_txn_offsets(const std::string& group,
+                                         const core::TopicPartition& tp) const {
+  for (const auto& [id, txn] : transactions_) {
+    if (!txn.open) continue;
+    auto offsets = txn.pending_offsets.find(group);
+    if (offsets == txn.pending_offsets.end()) continue;
+    for (const auto& o : offsets->second) {
+      if (o.tp == tp) return true;
+    }
+  }
+  return false;
+}
+
 void SimCluster::write_marker(const core::TopicPartition& tp, core::ProducerId pid,
                               core::ProducerEpoch epoch, bool commit) {
   PartitionLog& l = topics_.find(tp.topic)->second[static_cast<std::size_t>(tp.partition.value())];

@@ -163,6 +163,10 @@ class SimCluster {
                                    const std::vector<core::TopicPartitionOffset>& offsets);
   core::Result<> end_txn(int at, const std::string& txn_id, ProducerIdentity who, bool commit);
 
+  // True while an open transaction carries offsets of `group` for `tp`.
+  [[nodiscard]] bool has_pending_txn_offsets(const std::string& group,
+                                             const core::TopicPartition& tp) const;
+
   // Statistics for tests and benchmarks.
   [[nodiscard]] std::uint64_t records_appended() const { return records_appended_; }
 

@@ -538,6 +538,12 @@ core::Result<std::vector<core::TopicPartitionOffset>> GroupCoordinator::fetch_of
   if (auto ok = check_coordinator(at, group); !ok) return std::unexpected(ok.error());
   std::vector<core::TopicPartitionOffset> out;
   for (const auto& tp : partitions) {
+    // KIP-447: while a transaction holds offsets for the partition, its committed
+    // offset is about to change; a new owner must wait rather than reprocess.
+    if (cluster_.has_pending_txn_offsets(group, tp)) {
+      return core::make_error(core::ErrorKind::kRetriable, "unstable_offset_commit",
+                              "a transaction holds offsets of " + group + " for " + tp.topic);
+    }
     if (auto offset = committed(group, tp)) out.push_back({tp, *offset});
   }
   return out;

@@ -372,6 +372,40 @@ TEST_P(BrokerConformance, OffsetsFromAnOldGenerationAreFenced) {
   harness().resume("c1");
 }
 
+TEST_P(BrokerConformance, ANewOwnerWaitsForOffsetsHeldByAnOpenTransaction) {
+  ASSERT_TRUE(create_topic(harness(), "kip447", 1));
+  auto plain = harness().endpoint("producer").broker->make_producer({.client_id = "p"});
+  ASSERT_EQ(send_all(harness(), *plain, "kip447", 10, [](int) { return "k"; }).acked, 10);
+
+  // A previous owner consumed five records and sent their offsets within a
+  // transaction that has not ended yet.
+  Recorder previous;
+  auto owner = subscribe(harness(), "owner", group_options("g-447"), "kip447", previous);
+  ASSERT_TRUE(harness().run_until([&] { return previous.records.size() >= 10; }, kPatience));
+  const core::GroupMetadata member = owner->group_metadata();
+  auto txn = harness().endpoint("txn").broker->make_producer(
+      {.client_id = "t", .transactional_id = "txn-447"});
+  ASSERT_TRUE(await(harness(), [&](core::Completion done) { txn->init_transactions(done); }));
+  ASSERT_TRUE(txn->begin_transaction());
+  const std::vector<core::TopicPartitionOffset> five{
+      {{"kip447", core::Partition{0}}, core::Offset{5}}};
+  ASSERT_TRUE(await(harness(), [&](core::Completion done) {
+    txn->send_offsets_to_transaction(five, member, done);
+  }));
+  ASSERT_TRUE(await(harness(), [&](core::Completion done) { owner->close(done); }));
+
+  Recorder next;
+  auto successor = subscribe(harness(), "successor", group_options("g-447"), "kip447", next);
+  harness().run_for(3s);
+  EXPECT_TRUE(next.records.empty()) << "read from a position the open transaction will change";
+
+  ASSERT_TRUE(await(harness(), [&](core::Completion done) { txn->commit_transaction(done); }));
+  ASSERT_TRUE(harness().run_until([&] { return next.records.size() >= 5; }, kPatience));
+  harness().run_for(1s);
+  ASSERT_EQ(next.records.size(), 5u);
+  EXPECT_EQ(next.records.front().offset, core::Offset{5});
+}
+
 TEST_P(BrokerConformance, DeliveryContinuesAfterLeaderFailover) {
   ASSERT_TRUE(create_topic(harness(), "failover", 1));
   auto producer = harness().endpoint("producer").broker->make_producer({.client_id = "p"});
