@@ -123,7 +123,12 @@ class ConsumerApp final : public core::ConsumerHandler {
   }
   void on_records(const std::vector<core::ConsumerRecord>& records) override {
     counters_.delivered += records.size();
-    for (const auto& r : records) next_[r.tp] = r.offset.next();
+    // Only each partition's last record matters for the next commit.
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (i + 1 == records.size() || records[i + 1].tp != records[i].tp) {
+        next_[records[i].tp] = records[i].offset.next();
+      }
+    }
   }
   void on_error(const core::Error& error) override {
     process_.log().event(core::Severity::kWarn, "consumer_error", {{"code", error.code}});

@@ -200,17 +200,17 @@ core::Result<core::Offset> SimCluster::produce(int at, const ProduceBatch& batch
   }
 
   const Offset base = log.end();
-  for (const auto& r : batch.records) {
+  for (const auto& r : *batch.records) {
     log.records.push_back(StoredRecord{log.end(), r.key, r.value, r.headers, batch.timestamp,
                                        batch.producer_id, batch.epoch, batch.transactional});
   }
-  records_appended_ += batch.records.size();
+  records_appended_ += batch.records->size();
   if (batch.transactional) log.open_transactions.try_emplace(batch.producer_id, base);
 
   if (idempotent) {
     auto& state = log.producers[batch.producer_id];
     state.last_sequence =
-        batch.first_sequence + static_cast<std::int32_t>(batch.records.size()) - 1;
+        batch.first_sequence + static_cast<std::int32_t>(batch.records->size()) - 1;
     state.batch_offsets[batch.first_sequence] = base;
     while (state.batch_offsets.size() > kRememberedBatches) {
       state.batch_offsets.erase(state.batch_offsets.begin());

@@ -94,7 +94,8 @@ struct ProduceBatch {
   core::ProducerEpoch epoch{-1};
   std::int32_t first_sequence = -1;
   bool transactional = false;
-  std::vector<core::ProducerRecord> records;
+  // Shared with the producer's retry buffer: a batch is never copied on its way.
+  std::shared_ptr<const std::vector<core::ProducerRecord>> records;
   core::Timestamp timestamp;
 };
 

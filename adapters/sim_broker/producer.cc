@@ -109,14 +109,14 @@ void SimProducer::drain(const core::TopicPartition& tp) {
     auto batch = std::make_shared<Batch>();
     batch->tp = tp;
     batch->deadline = now() + options_.delivery_timeout;
-    while (!q.waiting.empty() && batch->records.size() < kMaxBatchRecords) {
-      batch->records.push_back(std::move(q.waiting.front().first));
+    while (!q.waiting.empty() && batch->records->size() < kMaxBatchRecords) {
+      batch->records->push_back(std::move(q.waiting.front().first));
       batch->reports.push_back(std::move(q.waiting.front().second));
       q.waiting.pop_front();
     }
     if (idempotent()) {
       batch->first_sequence = q.next_sequence;
-      q.next_sequence += static_cast<std::int32_t>(batch->records.size());
+      q.next_sequence += static_cast<std::int32_t>(batch->records->size());
     }
     q.unacked.push_back(batch);
     send_batch(batch);

@@ -56,7 +56,8 @@ class SimProducer final : public core::Producer {
   struct Batch {
     core::TopicPartition tp;
     std::int32_t first_sequence = -1;
-    std::vector<core::ProducerRecord> records;
+    std::shared_ptr<std::vector<core::ProducerRecord>> records =
+        std::make_shared<std::vector<core::ProducerRecord>>();
     std::vector<core::DeliveryReport> reports;
     core::Timestamp deadline;
     bool in_flight = false;

@@ -132,7 +132,9 @@ ProduceBatch batch_for(const TopicPartition& p, core::Timestamp now, int count) 
   ProduceBatch batch;
   batch.tp = p;
   batch.timestamp = now;
-  for (int i = 0; i < count; ++i) batch.records.push_back(record(p.topic, "v" + std::to_string(i)));
+  auto records = std::make_shared<std::vector<core::ProducerRecord>>();
+  for (int i = 0; i < count; ++i) records->push_back(record(p.topic, "v" + std::to_string(i)));
+  batch.records = std::move(records);
   return batch;
 }
 
