@@ -165,6 +165,7 @@ void schedule_faults(World& world, const BrokerWorkloadOptions& options) {
   const double pause_at = 0.3 + 0.2 * random.unit();
   k.at(at(pause_at), [&world] { world.pause("consumer-1"); });
   k.at(at(pause_at) + 8s, [&world] { world.resume("consumer-1"); });
+  k.at(at(0.5 + 0.3 * random.unit()), [&world] { world.force_rebalance("workload"); });
   const double crash_at = 0.4 + 0.3 * random.unit();
   k.at(at(crash_at), [&world] { world.crash("producer-txn"); });
   k.at(at(crash_at) + 2s, [&world] { world.process("producer-txn").start(); });

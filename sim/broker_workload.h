@@ -5,7 +5,8 @@
 // commit or abort) — send keyed records at random intervals; two consumer
 // processes in one cooperative group read them and commit. With `faults` on, a
 // fault driver drawn from the seed loses acknowledgements, moves partition
-// leaders, pauses a consumer past its session and crashes and restarts a producer.
+// leaders, pauses a consumer past its session, forces a rebalance, and crashes and
+// restarts a producer.
 #pragma once
 
 #include <cstdint>

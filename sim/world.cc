@@ -1,5 +1,6 @@
 #include "sim/world.h"
 
+#include "adapters/sim_broker/groups.h"
 #include "core/check.h"
 
 namespace orderflow::sim {
@@ -139,6 +140,11 @@ void World::broker_up(int broker) {
 void World::move_leader(const core::TopicPartition& tp, int broker) {
   fault("move_leader", {{"topic", tp.topic}, {"partition", tp.partition.value()}, {"to", broker}});
   cluster_.move_leader(tp, broker);
+}
+
+void World::force_rebalance(const std::string& group) {
+  fault("force_rebalance", {{"group", group}});
+  cluster_.groups().force_rebalance(group);
 }
 
 }  // namespace orderflow::sim

@@ -76,6 +76,8 @@ class World {
   void broker_down(int broker);
   void broker_up(int broker);
   void move_leader(const core::TopicPartition& tp, int broker = -1);
+  // Every member of `group` has to rejoin, as when a member joins or leaves.
+  void force_rebalance(const std::string& group);
 
  private:
   struct Member {

@@ -223,6 +223,13 @@ void GroupCoordinator::begin_rebalance(Group& g, std::string_view reason) {
         {{"group", g.id}, {"generation", g.generation.value()}, {"reason", reason}});
 }
 
+bool GroupCoordinator::force_rebalance(const std::string& group) {
+  Group* g = find(group);
+  if (g == nullptr || g->members.empty()) return false;
+  begin_rebalance(*g, "forced");
+  return true;
+}
+
 void GroupCoordinator::maybe_complete(Group& g) {
   if (g.state != State::kPreparingRebalance || g.members.empty()) return;
   if (cluster_.kernel().now() < g.earliest_completion) return;

@@ -117,6 +117,9 @@ class GroupCoordinator {
   // transaction are accepted only from the group's current generation and member;
   // otherwise a kFenced error (`illegal_generation` / `unknown_member_id`).
   [[nodiscard]] core::Result<> validate_member(const core::GroupMetadata& member) const;
+  // A fault: starts a rebalance of `group` as if a member had joined; every member
+  // learns of it through its next heartbeat. False when the group has no members.
+  bool force_rebalance(const std::string& group);
   // Stores committed offsets without membership checks (a committed transaction).
   void commit(const std::string& group, const std::vector<core::TopicPartitionOffset>& offsets);
   [[nodiscard]] std::optional<core::Offset> committed(const std::string& group,

@@ -246,6 +246,66 @@ TEST_P(BrokerConformance, IdempotenceWritesEachRecordOnceDespiteLostAcks) {
     EXPECT_EQ(values[static_cast<std::size_t>(i)], "v-" + std::to_string(i));
 }
 
+// Sends "v-0".."v-(n-1)" to one key in waves of ten, a wave every 100 µs, so that
+// several batches are in flight at once; returns when every report has arrived.
+Sent send_in_waves(BrokerHarness& h, const std::string& endpoint, core::Producer& producer,
+                   const std::string& topic, int count) {
+  auto sent = std::make_shared<Sent>();
+  core::Scheduler& scheduler = *h.endpoint(endpoint).scheduler;
+  for (int wave = 0; wave * 10 < count; ++wave) {
+    scheduler.schedule_after(core::Duration{100 * wave}, [&producer, sent, topic, wave, count] {
+      for (int i = wave * 10; i < std::min(count, wave * 10 + 10); ++i) {
+        producer.send(
+            {topic, "one-key", "v-" + std::to_string(i), {}, std::nullopt},
+            [sent](core::Result<core::RecordMetadata> r) { ++(r ? sent->acked : sent->failed); });
+      }
+    });
+  }
+  h.run_until([&] { return sent->acked + sent->failed == count; }, kPatience);
+  return *sent;
+}
+
+// True when some later-sent "v-i" record landed before an earlier-sent one.
+bool reordered(const std::vector<std::string>& values) {
+  int highest = -1;
+  for (const auto& v : values) {
+    const int i = std::stoi(v.substr(2));
+    if (i < highest) return true;
+    highest = std::max(highest, i);
+  }
+  return false;
+}
+
+TEST_P(BrokerConformance, LostRequestsReorderRetriesWithoutIdempotence) {
+  ASSERT_TRUE(create_topic(harness(), "reorder", 1));
+  if (auto why = harness().drop_requests("producer", 0.2); !why.empty()) GTEST_SKIP() << why;
+  auto producer =
+      harness()
+          .endpoint("producer")
+          .broker->make_producer(
+              {.client_id = "p", .idempotent = false, .max_in_flight = 5, .linger = 0s});
+  const Sent sent = send_in_waves(harness(), "producer", *producer, "reorder", 300);
+  harness().drop_requests("producer", 0);
+  ASSERT_EQ(sent.acked, 300);
+  EXPECT_TRUE(reordered(read_everything(harness(), "reorder", 300, "g-reorder")))
+      << "a retried batch behind a later one must land after it without idempotence";
+}
+
+TEST_P(BrokerConformance, IdempotenceKeepsSendOrderDespiteLostRequests) {
+  ASSERT_TRUE(create_topic(harness(), "inorder", 1));
+  if (auto why = harness().drop_requests("producer", 0.2); !why.empty()) GTEST_SKIP() << why;
+  auto producer = harness()
+                      .endpoint("producer")
+                      .broker->make_producer(
+                          {.client_id = "p", .idempotent = true, .max_in_flight = 5, .linger = 0s});
+  const Sent sent = send_in_waves(harness(), "producer", *producer, "inorder", 300);
+  harness().drop_requests("producer", 0);
+  ASSERT_EQ(sent.acked, 300);
+  const auto values = read_everything(harness(), "inorder", 300, "g-inorder");
+  EXPECT_EQ(values.size(), 300u);
+  EXPECT_FALSE(reordered(values));
+}
+
 TEST_P(BrokerConformance, ANewerTransactionalProducerFencesTheOlder) {
   ASSERT_TRUE(create_topic(harness(), "txn-fence", 1));
   core::ProducerOptions options{.client_id = "t", .transactional_id = "txn-fence-1"};

@@ -41,6 +41,8 @@ class BrokerHarness {
   // Faults and deviations. An empty string means done (or: behaves like Kafka);
   // anything else is the reason the case must be skipped.
   virtual std::string lose_acks(const std::string& endpoint, double probability) = 0;
+  // Requests from `endpoint` to every broker are lost with `probability`.
+  virtual std::string drop_requests(const std::string& endpoint, double probability) = 0;
   virtual std::string pause(const std::string& endpoint) = 0;
   virtual std::string resume(const std::string& endpoint) = 0;
   virtual std::string move_leader(const core::TopicPartition& tp) = 0;

@@ -35,6 +35,13 @@ class SimHarness final : public BrokerHarness {
     world_.lose_acks(endpoint, probability);
     return {};
   }
+  std::string drop_requests(const std::string& endpoint, double probability) override {
+    this->endpoint(endpoint);
+    for (int b = 0; b < world_.cluster().broker_count(); ++b) {
+      world_.drop(endpoint, "broker-" + std::to_string(b), probability);
+    }
+    return {};
+  }
   std::string pause(const std::string& endpoint) override {
     world_.pause(endpoint);
     return {};

@@ -290,6 +290,24 @@ TEST_F(GroupsTest, LeavingMemberPartitionsMove) {
   EXPECT_EQ(cluster_.groups().describe("g")->assignment.size(), 1u);
 }
 
+TEST_F(GroupsTest, ForcedRebalanceBumpsTheGenerationAndKeepsEveryPartitionOwned) {
+  Member& a = join("a");
+  Member& b = join("b");
+  run_for(3s);
+  const auto before = cluster_.groups().describe("g")->generation;
+
+  ASSERT_TRUE(cluster_.groups().force_rebalance("g"));
+  run_checked(5s);
+
+  EXPECT_GT(cluster_.groups().describe("g")->generation, before);
+  EXPECT_FALSE(cluster_.groups().describe("g")->rebalancing);
+  auto owned = a.handler.owned;
+  owned.insert(b.handler.owned.begin(), b.handler.owned.end());
+  EXPECT_EQ(owned, all_orders());
+  EXPECT_EQ(a.handler.owned.size() + b.handler.owned.size(), all_orders().size());
+  EXPECT_FALSE(cluster_.groups().force_rebalance("no-such-group"));
+}
+
 TEST_F(GroupsTest, PausedMemberIsEvictedThenLosesItsPartitionsAndRejoins) {
   Member& a = join("a");
   Member& b = join("b");
