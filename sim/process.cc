@@ -67,6 +67,7 @@ void Process::crash() {
   ++incarnation_;  // everything bound to the old incarnation is now dropped
   deferred_.clear();
   kernel_.record(name_, core::Severity::kInfo, "process_crashed", {});
+  http_ = nullptr;
   services_.reset();
 }
 

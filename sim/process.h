@@ -24,6 +24,7 @@
 #include <string>
 
 #include "core/ports/clock.h"
+#include "core/ports/http.h"
 #include "core/ports/log.h"
 #include "core/ports/memory_state_store.h"
 #include "core/ports/scheduler.h"
@@ -64,6 +65,10 @@ class Process {
   [[nodiscard]] core::Random& random() { return random_; }
   [[nodiscard]] core::Log& log() { return log_; }
   [[nodiscard]] Disk& disk() { return disk_; }
+
+  // The HTTP handler the current incarnation serves, if any; forgotten on crash.
+  void serve_http(core::HttpHandler* handler) { http_ = handler; }
+  [[nodiscard]] core::HttpHandler* http_handler() const { return up_ ? http_ : nullptr; }
   [[nodiscard]] Kernel& kernel() { return kernel_; }
 
   // Wraps `task` so that it runs only in the current incarnation, after any
@@ -132,6 +137,7 @@ class Process {
   Disk disk_;
   Boot boot_;
   std::shared_ptr<void> services_;
+  core::HttpHandler* http_ = nullptr;
   std::deque<Deferred> deferred_;
   core::Duration skew_{0};
   std::uint64_t incarnation_ = 0;
