@@ -1,20 +1,12 @@
 #include "sim/prng.h"
 
+#include "core/hash.h"
 #include "core/ports/seeded_random.h"
 
 namespace orderflow::sim {
 namespace {
 
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 }  // namespace
 
@@ -36,7 +28,7 @@ std::uint64_t Prng::next_u64() {
 }
 
 Prng Prng::fork(std::string_view label) const {
-  return Prng(seed_ ^ rotl(fnv1a(label), 17) ^ 0x6a09e667f3bcc909ULL);
+  return Prng(seed_ ^ rotl(core::fnv1a(label), 17) ^ 0x6a09e667f3bcc909ULL);
 }
 
 }  // namespace orderflow::sim

@@ -4,7 +4,7 @@
 
 #include "adapters/sim_broker/groups.h"
 #include "core/check.h"
-#include "core/murmur2.h"
+#include "core/hash.h"
 
 namespace orderflow::adapters {
 namespace {
@@ -14,15 +14,6 @@ using core::make_error;
 using core::Offset;
 
 constexpr std::size_t kRememberedBatches = 5;  // as Kafka keeps per producer
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 Offset plus(Offset o, std::int64_t n) { return Offset{o.value() + n}; }
 
@@ -99,7 +90,8 @@ core::Result<> SimCluster::create_topic(const core::TopicSpec& spec) {
                       "topic " + spec.name + " exists with another partition count");
   }
   std::vector<PartitionLog> partitions(static_cast<std::size_t>(spec.partitions));
-  const int first = static_cast<int>(fnv1a(spec.name) % static_cast<std::uint64_t>(broker_count()));
+  const int first =
+      static_cast<int>(core::fnv1a(spec.name) % static_cast<std::uint64_t>(broker_count()));
   for (std::size_t p = 0; p < partitions.size(); ++p) {
     partitions[p].leader = (first + static_cast<int>(p)) % broker_count();
   }
@@ -137,7 +129,7 @@ int SimCluster::leader_of(const core::TopicPartition& tp) const {
 }
 
 int SimCluster::coordinator_of(const std::string& key) const {
-  const int base = static_cast<int>(fnv1a(key) % static_cast<std::uint64_t>(broker_count()));
+  const int base = static_cast<int>(core::fnv1a(key) % static_cast<std::uint64_t>(broker_count()));
   for (int i = 0; i < broker_count(); ++i) {
     const int candidate = (base + i) % broker_count();
     if (broker_up_[candidate]) return candidate;

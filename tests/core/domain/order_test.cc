@@ -10,12 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/domain/decision_assertions.h"
+
 namespace orderflow::core {
 namespace {
-
-using ::testing::AssertionFailure;
-using ::testing::AssertionResult;
-using ::testing::AssertionSuccess;
 
 const Timestamp kNow{std::chrono::seconds{1'700'000'000}};
 const ShipmentId kShipment{"s-1"};
@@ -28,10 +26,6 @@ std::vector<OrderLine> lines() {
 }
 
 PlaceOrder place_order() { return {OrderId{"o-1"}, CustomerId{"c-1"}, lines(), address()}; }
-
-std::string describe(const Rejection& rejection) {
-  return std::string(to_string(rejection.code)) + ": " + rejection.reason;
-}
 
 Decision<OrderEvent> decide(const OrderState& state, const OrderCommand& command) {
   return OrderDecider::decide(state, command, kNow);
@@ -65,32 +59,6 @@ OrderState approved() { return after(confirmed(), ApproveDispatch{kShipment}); }
 OrderState shipped() { return after(approved(), MarkShipped{kShipment, "dhl", "trk-1"}); }
 OrderState delivered() { return after(shipped(), MarkDelivered{kShipment}); }
 OrderState cancelled() { return after(confirmed(), CancelOrder{"changed my mind"}); }
-
-// Passes when `decision` was refused with `code` and a reason that mentions `text`.
-AssertionResult refused(const Decision<OrderEvent>& decision, RejectionCode code,
-                        std::string_view text = {}) {
-  if (decision) return AssertionFailure() << "accepted with " << decision->size() << " event(s)";
-  const Rejection& r = decision.error();
-  if (r.code != code || r.reason.find(text) == std::string::npos) {
-    return AssertionFailure() << "refused with " << describe(r) << "; wanted " << to_string(code)
-                              << " mentioning '" << text << "'";
-  }
-  return AssertionSuccess();
-}
-
-// Passes when `decision` was accepted with no events: its effect is already in the state.
-AssertionResult no_op(const Decision<OrderEvent>& decision) {
-  if (!decision) return AssertionFailure() << "refused: " << describe(decision.error());
-  if (!decision->empty())
-    return AssertionFailure() << "emitted " << decision->size() << " event(s)";
-  return AssertionSuccess();
-}
-
-// Passes when `decision` changes nothing: refused, or accepted with no events.
-AssertionResult changes_nothing(const Decision<OrderEvent>& decision) {
-  if (!decision || decision->empty()) return AssertionSuccess();
-  return AssertionFailure() << "emitted " << event_type(decision->front());
-}
 
 // One of each command, all naming the bound shipment.
 std::vector<OrderCommand> every_command() {

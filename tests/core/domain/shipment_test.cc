@@ -9,12 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/domain/decision_assertions.h"
+
 namespace orderflow::core {
 namespace {
-
-using ::testing::AssertionFailure;
-using ::testing::AssertionResult;
-using ::testing::AssertionSuccess;
 
 const Timestamp kNow{std::chrono::seconds{1'700'000'000}};
 const WarehouseId kWarehouse{"wh-1"};
@@ -23,10 +21,6 @@ RequestShipment request() {
   return {ShipmentId{"s-1"},
           OrderId{"o-1"},
           {{Sku{"sku-a"}, Quantity{2}}, {Sku{"sku-b"}, Quantity{1}}}};
-}
-
-std::string describe(const Rejection& rejection) {
-  return std::string(to_string(rejection.code)) + ": " + rejection.reason;
 }
 
 Decision<ShipmentEvent> decide(const ShipmentState& state, const ShipmentCommand& command) {
@@ -62,32 +56,6 @@ ShipmentState dispatched() { return after(packed(), DispatchShipment{"dhl", "trk
 ShipmentState delivered() { return after(dispatched(), DeliverShipment{}); }
 ShipmentState failed() { return after(requested(), FailAllocation{"no stock"}); }
 ShipmentState cancelled() { return after(allocated(), CancelShipment{"order cancelled"}); }
-
-// Passes when `decision` was refused with `code` and a reason that mentions `text`.
-AssertionResult refused(const Decision<ShipmentEvent>& decision, RejectionCode code,
-                        std::string_view text = {}) {
-  if (decision) return AssertionFailure() << "accepted with " << decision->size() << " event(s)";
-  const Rejection& r = decision.error();
-  if (r.code != code || r.reason.find(text) == std::string::npos) {
-    return AssertionFailure() << "refused with " << describe(r) << "; wanted " << to_string(code)
-                              << " mentioning '" << text << "'";
-  }
-  return AssertionSuccess();
-}
-
-// Passes when `decision` was accepted with no events: its effect is already in the state.
-AssertionResult no_op(const Decision<ShipmentEvent>& decision) {
-  if (!decision) return AssertionFailure() << "refused: " << describe(decision.error());
-  if (!decision->empty())
-    return AssertionFailure() << "emitted " << decision->size() << " event(s)";
-  return AssertionSuccess();
-}
-
-// Passes when `decision` changes nothing: refused, or accepted with no events.
-AssertionResult changes_nothing(const Decision<ShipmentEvent>& decision) {
-  if (!decision || decision->empty()) return AssertionSuccess();
-  return AssertionFailure() << "emitted " << event_type(decision->front());
-}
 
 std::vector<ShipmentCommand> every_command() {
   RequestShipment other = request();

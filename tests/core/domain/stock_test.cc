@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/core/domain/decision_assertions.h"
+
 namespace orderflow::core {
 namespace {
 
@@ -21,10 +23,6 @@ const Timestamp kNow{std::chrono::seconds{1'700'000'000}};
 const Sku kSku{"sku-a"};
 const OrderId kOrder{"o-1"};
 const OrderId kOtherOrder{"o-2"};
-
-std::string describe(const Rejection& rejection) {
-  return std::string(to_string(rejection.code)) + ": " + rejection.reason;
-}
 
 Decision<StockEvent> decide(const StockState& state, const StockCommand& command) {
   return StockDecider::decide(state, command, kNow);
@@ -56,26 +54,6 @@ StockState stocked(std::int64_t quantity) { return after({}, Restock{kSku, Quant
 
 // Ten on hand, three of them reserved for `kOrder`.
 StockState reserved() { return after(stocked(10), ReserveStock{kOrder, Quantity{3}}); }
-
-// Passes when `decision` was refused with `code` and a reason that mentions `text`.
-AssertionResult refused(const Decision<StockEvent>& decision, RejectionCode code,
-                        std::string_view text = {}) {
-  if (decision) return AssertionFailure() << "accepted with " << decision->size() << " event(s)";
-  const Rejection& r = decision.error();
-  if (r.code != code || r.reason.find(text) == std::string::npos) {
-    return AssertionFailure() << "refused with " << describe(r) << "; wanted " << to_string(code)
-                              << " mentioning '" << text << "'";
-  }
-  return AssertionSuccess();
-}
-
-// Passes when `decision` was accepted with no events: its effect is already in the state.
-AssertionResult no_op(const Decision<StockEvent>& decision) {
-  if (!decision) return AssertionFailure() << "refused: " << describe(decision.error());
-  if (!decision->empty())
-    return AssertionFailure() << "emitted " << decision->size() << " event(s)";
-  return AssertionSuccess();
-}
 
 // Passes when the counters are `available`, `reserved`, `shipped` of `received`.
 AssertionResult counts(const StockState& s, std::int64_t available, std::int64_t reserved,
