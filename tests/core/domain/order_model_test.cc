@@ -19,11 +19,12 @@
 #include <rapidcheck/state.h>
 
 #include "core/domain/order.h"
+#include "tests/core/domain/decider_sut.h"
 
 namespace orderflow::core {
 namespace {
 
-constexpr Timestamp kStart = from_unix_millis(1'700'000'000'000);
+constexpr Timestamp kStart = kModelStart;
 
 // Small pools, so that redeliveries, collisions and mismatched ids are frequent.
 constexpr std::array<std::string_view, 2> kOrderIds{"o-1", "o-2"};
@@ -196,35 +197,7 @@ Prediction predict(const OrderModel& m, const Spec& spec) {
   return std::visit([&](const auto& s) { return predict(m, s); }, spec);
 }
 
-// The system under test: the decider's state, every event it emitted and the clock.
-struct OrderSut {
-  bool compare_with_model = true;
-  OrderState state = OrderDecider::initial();
-  std::vector<OrderEvent> log;
-  Timestamp now = kStart;
-
-  Decision<OrderEvent> decide(const OrderCommand& command, Duration advance) {
-    now += advance;
-    auto decision = OrderDecider::decide(state, command, now);
-    if (!decision) return decision;
-    for (const auto& event : *decision) {
-      state = OrderDecider::evolve(state, event);
-      log.push_back(event);
-    }
-    return decision;
-  }
-};
-
-std::string verdict(const Decision<OrderEvent>& decision) {
-  if (!decision) return "rejected: " + std::string(to_string(decision.error().code));
-  if (decision->empty()) return "no events";
-  return std::to_string(decision->size()) + (decision->size() == 1 ? " event" : " events");
-}
-
-template <typename Event>
-bool logged(const std::vector<OrderEvent>& log) {
-  return std::ranges::any_of(log, [](const auto& e) { return std::holds_alternative<Event>(e); });
-}
+using OrderSut = DeciderSut<OrderDecider>;
 
 void check_log(const OrderSut& sut) {
   RC_ASSERT(fold<OrderDecider>(sut.log) == sut.state);

@@ -19,11 +19,12 @@
 #include <rapidcheck/state.h>
 
 #include "core/domain/shipment.h"
+#include "tests/core/domain/decider_sut.h"
 
 namespace orderflow::core {
 namespace {
 
-constexpr Timestamp kStart = from_unix_millis(1'700'000'000'000);
+constexpr Timestamp kStart = kModelStart;
 
 // Small pools, so that redeliveries, collisions and mismatched ids are frequent; an empty
 // value is always last.
@@ -241,35 +242,7 @@ Prediction predict(const ShipmentModel& m, const Spec& spec) {
   return std::visit([&](const auto& s) { return predict(m, s); }, spec);
 }
 
-// The system under test: the decider's state, every event it emitted and the clock.
-struct ShipmentSut {
-  bool compare_with_model = true;
-  ShipmentState state = ShipmentDecider::initial();
-  std::vector<ShipmentEvent> log;
-  Timestamp now = kStart;
-
-  Decision<ShipmentEvent> decide(const ShipmentCommand& command, Duration advance) {
-    now += advance;
-    auto decision = ShipmentDecider::decide(state, command, now);
-    if (!decision) return decision;
-    for (const auto& event : *decision) {
-      state = ShipmentDecider::evolve(state, event);
-      log.push_back(event);
-    }
-    return decision;
-  }
-};
-
-std::string verdict(const Decision<ShipmentEvent>& decision) {
-  if (!decision) return "rejected: " + std::string(to_string(decision.error().code));
-  if (decision->empty()) return "no events";
-  return std::to_string(decision->size()) + (decision->size() == 1 ? " event" : " events");
-}
-
-template <typename Event>
-bool logged(const std::vector<ShipmentEvent>& log) {
-  return std::ranges::any_of(log, [](const auto& e) { return std::holds_alternative<Event>(e); });
-}
+using ShipmentSut = DeciderSut<ShipmentDecider>;
 
 void check_log(const ShipmentSut& sut) {
   RC_ASSERT(fold<ShipmentDecider>(sut.log) == sut.state);

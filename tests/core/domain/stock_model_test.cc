@@ -19,11 +19,12 @@
 #include <rapidcheck/state.h>
 
 #include "core/domain/stock.h"
+#include "tests/core/domain/decider_sut.h"
 
 namespace orderflow::core {
 namespace {
 
-constexpr Timestamp kStart = from_unix_millis(1'700'000'000'000);
+constexpr Timestamp kStart = kModelStart;
 
 // Small pools, so that redeliveries, collisions and mismatched ids are frequent; an empty
 // value is always last.
@@ -152,30 +153,7 @@ Prediction predict(const StockModel& m, const Spec& spec) {
   return std::visit([&](const auto& s) { return predict(m, s); }, spec);
 }
 
-// The system under test: the decider's state, every event it emitted and the clock.
-struct StockSut {
-  bool compare_with_model = true;
-  StockState state = StockDecider::initial();
-  std::vector<StockEvent> log;
-  Timestamp now = kStart;
-
-  Decision<StockEvent> decide(const StockCommand& command, Duration advance) {
-    now += advance;
-    auto decision = StockDecider::decide(state, command, now);
-    if (!decision) return decision;
-    for (const auto& event : *decision) {
-      state = StockDecider::evolve(state, event);
-      log.push_back(event);
-    }
-    return decision;
-  }
-};
-
-std::string verdict(const Decision<StockEvent>& decision) {
-  if (!decision) return "rejected: " + std::string(to_string(decision.error().code));
-  if (decision->empty()) return "no events";
-  return std::to_string(decision->size()) + (decision->size() == 1 ? " event" : " events");
-}
+using StockSut = DeciderSut<StockDecider>;
 
 void check_log(const StockSut& sut, const Decision<StockEvent>& decision) {
   RC_ASSERT(fold<StockDecider>(sut.log) == sut.state);
