@@ -267,8 +267,10 @@ core::Result<SimCluster::ProducerIdentity> SimCluster::init_producer_id(
   if (created) {
     txn.producer = {core::ProducerId{next_producer_id_++}, core::ProducerEpoch{0}};
   } else {
-    if (txn.open) complete_transaction(*txn_id, false, "fenced_by_new_producer");
+    // The epoch moves first, so that the abort markers carry the new epoch and
+    // every partition of the old transaction fences the old producer.
     txn.producer.epoch = txn.producer.epoch.next();
+    if (txn.open) complete_transaction(*txn_id, false, "fenced_by_new_producer");
   }
   txn.timeout = txn_timeout;
   trace("producer_initialized", {{"transactional_id", *txn_id},
@@ -386,6 +388,9 @@ void SimCluster::write_marker(const core::TopicPartition& tp, core::ProducerId p
   control.control = true;
   control.commit = commit;
   l.records.push_back(std::move(control));
+  // A marker with a newer epoch fences older ones on this partition too.
+  auto& producer = l.producers[pid];
+  if (epoch > producer.epoch) producer = PartitionLog::ProducerState{epoch, -1, {}};
   auto open = l.open_transactions.find(pid);
   if (open == l.open_transactions.end()) return;
   if (!commit) l.aborted.push_back(AbortedRange{pid, open->second, marker});
@@ -398,10 +403,10 @@ void SimCluster::arm_expiry(const std::string& txn_id) {
   txn.expiry = kernel_.after(txn.timeout, [this, txn_id, owner] {
     Transaction& t = transactions_[txn_id];
     if (!t.open || t.producer.id != owner.id || t.producer.epoch != owner.epoch) return;
-    complete_transaction(txn_id, false, "transaction_timed_out");
-    // Kafka bumps the epoch when it aborts a timed-out transaction, so the
-    // producer that abandoned it is fenced if it ever comes back.
+    // Kafka bumps the epoch when it aborts a timed-out transaction, and writes the
+    // markers with it, so the producer that abandoned it is fenced everywhere.
     t.producer.epoch = t.producer.epoch.next();
+    complete_transaction(txn_id, false, "transaction_timed_out");
   });
 }
 
