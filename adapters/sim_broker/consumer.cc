@@ -92,6 +92,12 @@ bool SimConsumer::refused(const std::function<void(core::Result<T>)>& done, bool
   return true;
 }
 
+std::optional<core::Offset> SimConsumer::position(const core::TopicPartition& partition) const {
+  auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return std::nullopt;
+  return it->second.position;
+}
+
 core::GroupMetadata SimConsumer::group_metadata() const {
   return {options_.group_id, generation_, member_id_, options_.group_instance_id};
 }

@@ -89,6 +89,8 @@ class SimConsumer final : public core::Consumer {
   void watermarks(core::TopicPartition partition,
                   std::function<void(core::Result<core::Watermarks>)> done) override;
 
+  [[nodiscard]] std::optional<core::Offset> position(
+      const core::TopicPartition& partition) const override;
   [[nodiscard]] core::GroupMetadata group_metadata() const override;
 
   void close(core::Completion done) override;

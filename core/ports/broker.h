@@ -201,6 +201,10 @@ class Consumer {
   virtual void watermarks(TopicPartition partition,
                           std::function<void(Result<Watermarks>)> done) = 0;
 
+  // The next offset this consumer will fetch from an assigned partition (past any
+  // transaction markers it skipped); empty before the position is known.
+  [[nodiscard]] virtual std::optional<Offset> position(const TopicPartition& partition) const = 0;
+
   // The member's current identity; valid once a partition has been assigned.
   [[nodiscard]] virtual GroupMetadata group_metadata() const = 0;
 

@@ -26,7 +26,7 @@ class MemoryStateStore final : public StateStore {
   void clear() override;
 
   [[nodiscard]] std::optional<Offset> checkpoint() const override { return checkpoint_; }
-  void set_checkpoint(Offset next_offset) override { checkpoint_ = next_offset; }
+  void set_checkpoint(std::optional<Offset> next_offset) override { checkpoint_ = next_offset; }
 
   [[nodiscard]] std::size_t size() const { return data_.size(); }
 

@@ -58,10 +58,12 @@ class StateStore {
   // is lost).
   virtual void clear() = 0;
 
-  // The changelog offset up to which the contents are known to be restored; kept
-  // with the data so that a restart replays only the tail.
+  // The changelog offset up to which the contents are known to match the committed
+  // changelog; kept with the data so that a restart replays only the tail. Empty
+  // means "unknown": the store must be wiped and restored in full (the runtime
+  // clears it while a commit is in flight).
   [[nodiscard]] virtual std::optional<Offset> checkpoint() const = 0;
-  virtual void set_checkpoint(Offset next_offset) = 0;
+  virtual void set_checkpoint(std::optional<Offset> next_offset) = 0;
 };
 
 }  // namespace orderflow::core

@@ -1,0 +1,510 @@
+#include <algorithm>
+#include <deque>
+
+#include "core/check.h"
+#include "core/streams/streams.h"
+
+namespace orderflow::core {
+namespace {
+
+constexpr std::size_t kRecordsPerTurn = 200;  // per task, before other work may run
+constexpr Duration kRestorePoll = std::chrono::milliseconds{20};
+
+}  // namespace
+
+// Applies changelog records to the stores of the task being restored.
+class StreamsRuntime::RestoreHandler final : public ConsumerHandler {
+ public:
+  RestoreHandler(StreamsRuntime& runtime, Partition partition)
+      : runtime_(runtime), partition_(partition) {}
+  void on_assigned(const std::vector<TopicPartition>&) override {}
+  void on_revoked(const std::vector<TopicPartition>&) override {}
+  void on_lost(const std::vector<TopicPartition>&) override {}
+  void on_records(const std::vector<ConsumerRecord>& records) override;
+  void on_error(const Error& error) override {
+    runtime_.log_.event(Severity::kWarn, "restore_error", {{"code", error.code}});
+  }
+
+ private:
+  StreamsRuntime& runtime_;
+  Partition partition_;
+};
+
+// A task: the processor and stores of one input partition number.
+class StreamsRuntime::Task final : public TaskContext {
+ public:
+  Task(StreamsRuntime& runtime, Partition partition)
+      : runtime_(runtime),
+        partition_(partition),
+        processor_(runtime.config_.make_processor(partition)) {
+    for (const auto& name : runtime.config_.stores) {
+      stores_.emplace(name, &runtime.stores_(name, partition));
+    }
+  }
+
+  [[nodiscard]] Partition partition() const override { return partition_; }
+  [[nodiscard]] Timestamp now() const override { return runtime_.clock_.now(); }
+  [[nodiscard]] StateStore& store(const std::string& name) override {
+    auto it = stores_.find(name);
+    OF_CHECK(it != stores_.end(), "a processor asked for a store its topology does not declare");
+    return *it->second;
+  }
+  void send(ProducerRecord record) override { runtime_.send_in_round(std::move(record)); }
+  [[nodiscard]] Log& log() override { return runtime_.log_; }
+
+  [[nodiscard]] std::vector<TopicPartition> inputs() const {
+    std::vector<TopicPartition> out;
+    for (const auto& topic : runtime_.config_.source_topics) out.push_back({topic, partition_});
+    return out;
+  }
+  [[nodiscard]] Processor& processor() { return *processor_; }
+  [[nodiscard]] const std::map<std::string, StateStore*>& stores() const { return stores_; }
+
+  std::deque<ConsumerRecord> pending;
+  std::map<TopicPartition, Offset> consumed;  // next offset to read, per input partition
+  std::map<std::string, Offset> restore_end;  // changelog end per store being restored
+  std::unique_ptr<RestoreHandler> restore_handler;
+  std::unique_ptr<Consumer> restorer;
+  bool restored = false;
+  bool closing = false;  // revoked: no more processing, removed after the next commit
+
+ private:
+  StreamsRuntime& runtime_;
+  Partition partition_;
+  std::unique_ptr<Processor> processor_;
+  std::map<std::string, StateStore*> stores_;
+};
+
+void StreamsRuntime::RestoreHandler::on_records(const std::vector<ConsumerRecord>& records) {
+  auto it = runtime_.tasks_.find(partition_);
+  if (it == runtime_.tasks_.end()) return;
+  Task& task = *it->second;
+  for (const auto& r : records) {
+    for (const auto& [name, store] : task.stores()) {
+      if (runtime_.changelog_topic(name) != r.tp.topic) continue;
+      store->apply(ChangelogEntry{r.key.value_or(""), r.value});
+      ++runtime_.stats_.restored_records;
+    }
+  }
+}
+
+StreamsRuntime::StreamsRuntime(Broker& broker, Scheduler& scheduler, Clock& clock, Log& log,
+                               StoreProvider stores, StreamsConfig config)
+    : broker_(broker),
+      scheduler_(scheduler),
+      clock_(clock),
+      log_(log),
+      stores_(std::move(stores)),
+      config_(std::move(config)) {}
+
+StreamsRuntime::~StreamsRuntime() = default;
+
+bool StreamsRuntime::ready() const {
+  return state_ == State::kRunning && producer_ready_ && !tasks_.empty() &&
+         std::all_of(tasks_.begin(), tasks_.end(),
+                     [](const auto& t) { return t.second->restored; });
+}
+
+std::weak_ptr<int> StreamsRuntime::token() const { return alive_; }
+
+// --- lifecycle ---------------------------------------------------------------
+
+void StreamsRuntime::start() {
+  OF_CHECK(state_ == State::kCreated, "a streams runtime starts once");
+  OF_CHECK(!config_.source_topics.empty(), "a streams application needs a source topic");
+  state_ = State::kRunning;
+  // Changelogs are partitioned like the input; creating them again is harmless.
+  broker_.partition_count(config_.source_topics.front(), [this, alive = token()](Result<int> n) {
+    if (alive.expired()) return;
+    if (!n) {
+      log_.event(Severity::kError, "streams_source_missing", {{"code", n.error().code}});
+      return;
+    }
+    std::vector<TopicSpec> changelogs;
+    for (const auto& store : config_.stores) {
+      changelogs.push_back({changelog_topic(store), *n, 3, true});
+    }
+    broker_.create_topics(changelogs, [this, alive](Result<> created) {
+      if (alive.expired()) return;
+      if (!created) {
+        log_.event(Severity::kError, "streams_changelogs_failed", {{"code", created.error().code}});
+        return;
+      }
+      join();
+    });
+  });
+}
+
+void StreamsRuntime::join() {
+  create_producer();
+  ConsumerOptions options;
+  options.group_id = config_.application_id;
+  options.client_id = config_.application_id + "-" + config_.instance_id;
+  options.isolation = IsolationLevel::kReadCommitted;
+  options.session_timeout = config_.session_timeout;
+  options.heartbeat_interval = config_.heartbeat_interval;
+  consumer_ = broker_.make_consumer(options, *this);
+  consumer_->subscribe(config_.source_topics);
+  schedule_commit();
+}
+
+void StreamsRuntime::create_producer() {
+  ProducerOptions options;
+  options.client_id = config_.application_id + "-" + config_.instance_id;
+  if (exactly_once()) options.transactional_id = options.client_id;
+  producer_ = broker_.make_producer(options);
+  producer_ready_ = !exactly_once();
+  if (!exactly_once()) return;
+  producer_->init_transactions([this, alive = token()](Result<> r) {
+    if (alive.expired()) return;
+    if (!r) {
+      log_.event(Severity::kError, "streams_init_failed", {{"code", r.error().code}});
+      return;
+    }
+    producer_ready_ = true;
+    schedule_processing();
+  });
+}
+
+void StreamsRuntime::close(Completion done) {
+  if (state_ != State::kRunning) {
+    scheduler_.post([done = std::move(done)] { done({}); });
+    return;
+  }
+  commit([this, done = std::move(done)]() mutable {
+    state_ = State::kClosed;
+    consumer_->close([this, done = std::move(done)](Result<> r) {
+      tasks_.clear();
+      done(r);
+    });
+  });
+}
+
+void StreamsRuntime::on_error(const Error& error) {
+  log_.event(error.kind == ErrorKind::kFatal ? Severity::kError : Severity::kWarn,
+             "streams_consumer_error", {{"code", error.code}, {"message", error.message}});
+}
+
+// --- assignment and restore ------------------------------------------------
+
+void StreamsRuntime::on_assigned(const std::vector<TopicPartition>& partitions) {
+  // Nothing is processed before the task's stores are restored.
+  consumer_->pause(partitions);
+  for (const auto& tp : partitions) {
+    auto it = tasks_.find(tp.partition);
+    if (it == tasks_.end()) {
+      create_task(tp.partition);
+    } else if (it->second->restored) {
+      consumer_->resume({tp});
+    }
+  }
+}
+
+void StreamsRuntime::create_task(Partition partition) {
+  auto task = std::make_unique<Task>(*this, partition);
+  Task& t = *task;
+  tasks_[partition] = std::move(task);
+  log_.event(Severity::kInfo, "task_created", {{"partition", partition.value()}});
+  start_restore(t);
+}
+
+void StreamsRuntime::start_restore(Task& task) {
+  task.restored = false;
+  task.pending.clear();
+  task.consumed.clear();
+  if (task.stores().empty()) return finish_restore(task);
+
+  for (const auto& [name, store] : task.stores()) {
+    store->discard_changes();  // what an earlier incarnation never committed
+    if (!store->checkpoint()) store->clear();
+  }
+  task.restore_handler = std::make_unique<RestoreHandler>(*this, task.partition());
+  task.restorer = broker_.make_consumer(
+      {.group_id = "", .client_id = config_.instance_id + "-restore"}, *task.restore_handler);
+  // The stores must reach the end each changelog has now.
+  auto remaining = std::make_shared<std::size_t>(task.stores().size());
+  for (const auto& [name, store] : task.stores()) {
+    const TopicPartition changelog{changelog_topic(name), task.partition()};
+    task.restorer->watermarks(changelog, [this, p = task.partition(), name, remaining,
+                                          alive = token()](Result<Watermarks> w) {
+      if (alive.expired()) return;
+      auto it = tasks_.find(p);
+      if (it == tasks_.end() || !it->second->restorer) return;
+      Task& t = *it->second;
+      t.restore_end[name] = w ? w->high : Offset{0};
+      if (!w) log_.event(Severity::kWarn, "restore_watermarks_failed", {{"code", w.error().code}});
+      if (--*remaining > 0) return;
+      std::vector<TopicPartitionOffset> from;
+      for (const auto& [store_name, s] : t.stores()) {
+        from.push_back({{changelog_topic(store_name), p}, s->checkpoint().value_or(Offset{0})});
+      }
+      t.restorer->assign(from);
+      check_restored(t);
+    });
+  }
+}
+
+void StreamsRuntime::check_restored(Task& task) {
+  for (const auto& [name, end] : task.restore_end) {
+    const auto at = task.restorer->position({changelog_topic(name), task.partition()});
+    if (!at || *at < end) {
+      scheduler_.schedule_after(kRestorePoll, [this, p = task.partition(), alive = token()] {
+        if (alive.expired()) return;
+        auto it = tasks_.find(p);
+        if (it != tasks_.end() && it->second->restorer) check_restored(*it->second);
+      });
+      return;
+    }
+  }
+  for (const auto& [name, end] : task.restore_end) task.store(name).set_checkpoint(end);
+  finish_restore(task);
+}
+
+void StreamsRuntime::finish_restore(Task& task) {
+  task.restore_end.clear();
+  task.restored = true;
+  // The restore consumer goes away outside its own callbacks.
+  if (task.restorer) {
+    auto gone =
+        std::make_shared<std::pair<std::unique_ptr<Consumer>, std::unique_ptr<RestoreHandler>>>(
+            std::move(task.restorer), std::move(task.restore_handler));
+    scheduler_.post([gone] {});
+  }
+  log_.event(Severity::kInfo, "task_restored", {{"partition", task.partition().value()}});
+  consumer_->resume(task.inputs());
+}
+
+void StreamsRuntime::on_revoked(const std::vector<TopicPartition>& partitions) {
+  for (const auto& tp : partitions) {
+    if (auto it = tasks_.find(tp.partition); it != tasks_.end()) it->second->closing = true;
+  }
+  // What the revoked tasks did is committed before they go; the new owner starts
+  // from the offsets committed here.
+  commit([] {});
+}
+
+void StreamsRuntime::on_lost(const std::vector<TopicPartition>& partitions) {
+  // The partitions already belong to someone else: what this instance did with
+  // them since its last commit must not survive. The open transaction is doomed
+  // anyway (its offsets carry the old generation), so it aborts with everything.
+  for (const auto& tp : partitions) {
+    if (auto it = tasks_.find(tp.partition); it != tasks_.end()) it->second->closing = true;
+  }
+  fail_round(Error{ErrorKind::kAbortable, "partitions_lost", "the group moved our partitions"});
+}
+
+// --- processing ----------------------------------------------------------
+
+void StreamsRuntime::on_records(const std::vector<ConsumerRecord>& records) {
+  for (const auto& r : records) {
+    auto it = tasks_.find(r.tp.partition);
+    if (it == tasks_.end() || !it->second->restored || it->second->closing) continue;
+    it->second->pending.push_back(r);
+  }
+  schedule_processing();
+}
+
+void StreamsRuntime::schedule_processing() {
+  if (processing_posted_ || state_ != State::kRunning) return;
+  processing_posted_ = true;
+  scheduler_.post([this, alive = token()] {
+    if (alive.expired()) return;
+    processing_posted_ = false;
+    process_some();
+  });
+}
+
+void StreamsRuntime::process_some() {
+  if (state_ != State::kRunning || committing_ || !producer_ready_) return;
+  bool more = false;
+  for (auto& [partition, task] : tasks_) {
+    if (!task->restored || task->closing || task->pending.empty()) continue;
+    if (exactly_once() && !in_transaction_) {
+      if (auto begun = producer_->begin_transaction(); !begun) return fail_round(begun.error());
+      in_transaction_ = true;
+    }
+    for (std::size_t n = 0; n < kRecordsPerTurn && !task->pending.empty(); ++n) {
+      const ConsumerRecord record = std::move(task->pending.front());
+      task->pending.pop_front();
+      if (auto done = task->processor().process(record, *task); !done) {
+        dead_letter(record, done.error());
+      }
+      task->consumed[record.tp] = record.offset.next();
+      ++stats_.processed;
+    }
+    more = more || !task->pending.empty();
+  }
+  if (more) schedule_processing();
+}
+
+void StreamsRuntime::send_in_round(ProducerRecord record) {
+  ++round_pending_;
+  producer_->send(std::move(record),
+                  [this, round = round_, alive = token()](Result<RecordMetadata> r) {
+                    if (alive.expired()) return;
+                    if (round == round_) --round_pending_;
+                    if (!r && round == round_ && !round_error_) round_error_ = r.error();
+                  });
+}
+
+void StreamsRuntime::dead_letter(const ConsumerRecord& record, const Poison& poison) {
+  ++stats_.dead_lettered;
+  log_.event(Severity::kWarn, "record_dead_lettered",
+             {{"topic", record.tp.topic},
+              {"partition", record.tp.partition.value()},
+              {"offset", record.offset.value()},
+              {"reason", poison.reason}});
+  std::vector<Header> headers = record.headers;
+  headers.push_back({"dlq.reason", poison.reason});
+  headers.push_back({"dlq.source.topic", record.tp.topic});
+  headers.push_back({"dlq.source.partition", std::to_string(record.tp.partition.value())});
+  headers.push_back({"dlq.source.offset", std::to_string(record.offset.value())});
+  send_in_round(
+      {record.tp.topic + ".dlq", record.key, record.value, std::move(headers), std::nullopt});
+}
+
+// --- committing ------------------------------------------------------------
+
+void StreamsRuntime::schedule_commit() {
+  scheduler_.schedule_after(config_.commit_interval, [this, alive = token()] {
+    if (alive.expired() || state_ != State::kRunning) return;
+    commit([this] { schedule_commit(); });
+  });
+}
+
+void StreamsRuntime::commit(std::function<void()> then) {
+  if (committing_ || state_ != State::kRunning || !producer_ready_) {
+    scheduler_.post([then = std::move(then)] { then(); });
+    return;
+  }
+  committing_ = true;
+  const std::uint64_t round = round_;
+
+  // Store changes go to the changelogs in the same unit of work.
+  auto ends = std::make_shared<std::map<Partition, std::map<std::string, Offset>>>();
+  std::vector<TopicPartitionOffset> offsets;
+  for (auto& [partition, task] : tasks_) {
+    for (const auto& [name, store] : task->stores()) {
+      auto changes = store->take_changes();
+      if (changes.empty()) continue;
+      store->set_checkpoint(std::nullopt);
+      for (auto& change : changes) {
+        ++round_pending_;
+        producer_->send(
+            {changelog_topic(name), std::move(change.key), std::move(change.value), {}, partition},
+            [this, ends, p = partition, name, round, alive = token()](Result<RecordMetadata> r) {
+              if (alive.expired()) return;
+              if (round == round_) --round_pending_;
+              if (!r) {
+                if (round == round_ && !round_error_) round_error_ = r.error();
+                return;
+              }
+              auto& end = (*ends)[p][name];
+              end = std::max(end, r->offset.next());
+            });
+      }
+    }
+    for (const auto& [tp, next] : task->consumed) offsets.push_back({tp, next});
+  }
+
+  auto finish = [this, ends, round, then](Result<> r) {
+    if (round != round_) return then();  // the round was already failed
+    if (!r) {
+      fail_round(r.error());
+      return then();
+    }
+    finish_commit(*ends);
+    then();
+  };
+  if (!exactly_once()) {
+    producer_->flush([this, offsets, finish](Result<> flushed) {
+      if (!flushed || round_error_)
+        return finish(flushed ? std::unexpected(*round_error_) : flushed);
+      if (offsets.empty()) return finish({});
+      consumer_->commit(offsets, finish);
+    });
+    return;
+  }
+  if (!in_transaction_) return finish({});
+  auto end_transaction = [this, finish](Result<> sent) {
+    if (!sent) return finish(sent);
+    producer_->commit_transaction(finish);
+  };
+  if (offsets.empty()) return end_transaction({});
+  producer_->send_offsets_to_transaction(offsets, consumer_->group_metadata(), end_transaction);
+}
+
+void StreamsRuntime::finish_commit(const std::map<Partition, std::map<std::string, Offset>>& ends) {
+  for (const auto& [partition, stores] : ends) {
+    auto it = tasks_.find(partition);
+    if (it == tasks_.end()) continue;
+    for (const auto& [name, end] : stores) it->second->store(name).set_checkpoint(end);
+  }
+  ++stats_.commits;
+  ++round_;
+  round_pending_ = 0;
+  round_error_.reset();
+  in_transaction_ = false;
+  committing_ = false;
+  std::erase_if(tasks_, [](const auto& t) { return t.second->closing; });
+  schedule_processing();
+}
+
+// A unit of work failed: abort it, and rebuild every task from its changelog and
+// the committed input offsets, so that nothing of the failed work survives.
+void StreamsRuntime::fail_round(const Error& error) {
+  ++stats_.aborts;
+  ++round_;
+  round_pending_ = 0;
+  round_error_.reset();
+  log_.event(Severity::kWarn, "streams_round_failed",
+             {{"code", error.code}, {"kind", to_string(error.kind)}});
+  if (error.kind == ErrorKind::kFenced && error.code == "producer_fenced") {
+    // Another instance with our id took over: this one is a zombie.
+    state_ = State::kFenced;
+    log_.event(Severity::kError, "instance_fenced", {{"instance", config_.instance_id}});
+    tasks_.clear();
+    return;
+  }
+  const bool was_in_transaction = in_transaction_;
+  in_transaction_ = false;
+  committing_ = true;
+  auto rebuild = [this](Result<>) {
+    committing_ = false;
+    std::erase_if(tasks_, [](const auto& t) { return t.second->closing; });
+    reset_tasks();
+  };
+  if (exactly_once() && was_in_transaction) {
+    producer_->abort_transaction(rebuild);
+  } else {
+    rebuild({});
+  }
+}
+
+void StreamsRuntime::reset_tasks() {
+  std::vector<TopicPartition> inputs;
+  for (auto& [partition, task] : tasks_) {
+    for (const auto& [name, store] : task->stores()) {
+      store->clear();  // its changes since the checkpoint may belong to the failed work
+    }
+    for (const auto& tp : task->inputs()) inputs.push_back(tp);
+  }
+  if (inputs.empty()) return;
+  consumer_->pause(inputs);
+  consumer_->committed(
+      inputs, [this, inputs, alive = token()](Result<std::vector<TopicPartitionOffset>> committed) {
+        if (alive.expired()) return;
+        for (const auto& tp : inputs) {
+          Offset from{0};
+          if (committed) {
+            for (const auto& c : *committed) {
+              if (c.tp == tp) from = c.offset;
+            }
+          }
+          consumer_->seek({tp, from});
+        }
+        for (auto& [partition, task] : tasks_) start_restore(*task);
+      });
+}
+
+}  // namespace orderflow::core
