@@ -15,8 +15,7 @@ constexpr Duration kRestorePoll = std::chrono::milliseconds{20};
 // Applies changelog records to the stores of the task being restored.
 class StreamsRuntime::RestoreHandler final : public ConsumerHandler {
  public:
-  RestoreHandler(StreamsRuntime& runtime, Partition partition)
-      : runtime_(runtime), partition_(partition) {}
+  RestoreHandler(StreamsRuntime& runtime, TaskId task) : runtime_(runtime), task_(task) {}
   void on_assigned(const std::vector<TopicPartition>&) override {}
   void on_revoked(const std::vector<TopicPartition>&) override {}
   void on_lost(const std::vector<TopicPartition>&) override {}
@@ -27,23 +26,26 @@ class StreamsRuntime::RestoreHandler final : public ConsumerHandler {
 
  private:
   StreamsRuntime& runtime_;
-  Partition partition_;
+  TaskId task_;
 };
 
-// A task: the processor and stores of one input partition number.
+// A task: the processor and stores of one sub-topology's input partition number.
 class StreamsRuntime::Task final : public TaskContext {
  public:
-  Task(StreamsRuntime& runtime, Partition partition)
+  Task(StreamsRuntime& runtime, TaskId id)
       : runtime_(runtime),
-        partition_(partition),
-        processor_(runtime.config_.make_processor(partition)) {
-    for (const auto& name : runtime.config_.stores) {
-      stores_.emplace(name, &runtime.stores_(name, partition));
+        id_(id),
+        topology_(runtime.config_.topologies[id.topology]),
+        processor_(topology_.make_processor(id.partition)) {
+    for (const auto& name : topology_.stores) {
+      stores_.emplace(name, &runtime.stores_(name, id.partition));
     }
   }
 
-  [[nodiscard]] Partition partition() const override { return partition_; }
+  [[nodiscard]] TaskId id() const { return id_; }
+  [[nodiscard]] Partition partition() const override { return id_.partition; }
   [[nodiscard]] Timestamp now() const override { return runtime_.clock_.now(); }
+  [[nodiscard]] Timestamp stream_time() const override { return stream_time_; }
   [[nodiscard]] StateStore& store(const std::string& name) override {
     auto it = stores_.find(name);
     OF_CHECK(it != stores_.end(), "a processor asked for a store its topology does not declare");
@@ -54,10 +56,19 @@ class StreamsRuntime::Task final : public TaskContext {
 
   [[nodiscard]] std::vector<TopicPartition> inputs() const {
     std::vector<TopicPartition> out;
-    for (const auto& topic : runtime_.config_.source_topics) out.push_back({topic, partition_});
+    for (const auto& topic : topology_.source_topics) out.push_back({topic, id_.partition});
     return out;
   }
   [[nodiscard]] Processor& processor() { return *processor_; }
+
+  // Advances stream time to `t`; true when it crossed a punctuation boundary.
+  bool advance_stream_time(Timestamp t, Duration every) {
+    if (t <= stream_time_) return false;
+    const bool crossed = every.count() > 0 &&
+                         t.time_since_epoch() / every != stream_time_.time_since_epoch() / every;
+    stream_time_ = t;
+    return crossed;
+  }
   [[nodiscard]] const std::map<std::string, StateStore*>& stores() const { return stores_; }
 
   std::deque<ConsumerRecord> pending;
@@ -70,13 +81,15 @@ class StreamsRuntime::Task final : public TaskContext {
 
  private:
   StreamsRuntime& runtime_;
-  Partition partition_;
+  TaskId id_;
+  const SubTopology& topology_;
   std::unique_ptr<Processor> processor_;
   std::map<std::string, StateStore*> stores_;
+  Timestamp stream_time_{};
 };
 
 void StreamsRuntime::RestoreHandler::on_records(const std::vector<ConsumerRecord>& records) {
-  auto it = runtime_.tasks_.find(partition_);
+  auto it = runtime_.tasks_.find(task_);
   if (it == runtime_.tasks_.end()) return;
   Task& task = *it->second;
   for (const auto& r : records) {
@@ -111,20 +124,19 @@ std::weak_ptr<int> StreamsRuntime::token() const { return alive_; }
 
 void StreamsRuntime::start() {
   OF_CHECK(state_ == State::kCreated, "a streams runtime starts once");
-  OF_CHECK(!config_.source_topics.empty(), "a streams application needs a source topic");
+  for (const auto& t : config_.topologies) {
+    OF_CHECK(!t.source_topics.empty(), "every sub-topology needs a source topic");
+  }
   state_ = State::kRunning;
-  // Changelogs are partitioned like the input; creating them again is harmless.
-  broker_.partition_count(config_.source_topics.front(), [this, alive = token()](Result<int> n) {
-    if (alive.expired()) return;
-    if (!n) {
-      log_.event(Severity::kError, "streams_source_missing", {{"code", n.error().code}});
-      return;
-    }
-    std::vector<TopicSpec> changelogs;
-    for (const auto& store : config_.stores) {
-      changelogs.push_back({changelog_topic(store), *n, 3, true});
-    }
-    broker_.create_topics(changelogs, [this, alive](Result<> created) {
+  create_changelogs(0, std::make_shared<std::vector<TopicSpec>>());
+}
+
+// Changelogs are partitioned like their sub-topology's input; creating them again
+// is harmless. Sub-topologies are looked at one after the other.
+void StreamsRuntime::create_changelogs(std::size_t topology,
+                                       std::shared_ptr<std::vector<TopicSpec>> specs) {
+  if (topology == config_.topologies.size()) {
+    broker_.create_topics(*specs, [this, alive = token()](Result<> created) {
       if (alive.expired()) return;
       if (!created) {
         log_.event(Severity::kError, "streams_changelogs_failed", {{"code", created.error().code}});
@@ -132,7 +144,29 @@ void StreamsRuntime::start() {
       }
       join();
     });
-  });
+    return;
+  }
+  const SubTopology& t = config_.topologies[topology];
+  broker_.partition_count(
+      t.source_topics.front(), [this, topology, specs, alive = token()](Result<int> n) {
+        if (alive.expired()) return;
+        if (!n) {
+          log_.event(Severity::kError, "streams_source_missing", {{"code", n.error().code}});
+          return;
+        }
+        for (const auto& store : config_.topologies[topology].stores) {
+          specs->push_back({changelog_topic(store), *n, 3, true});
+        }
+        create_changelogs(topology + 1, specs);
+      });
+}
+
+std::optional<std::size_t> StreamsRuntime::topology_of(const std::string& topic) const {
+  for (std::size_t i = 0; i < config_.topologies.size(); ++i) {
+    const auto& sources = config_.topologies[i].source_topics;
+    if (std::find(sources.begin(), sources.end(), topic) != sources.end()) return i;
+  }
+  return std::nullopt;
 }
 
 void StreamsRuntime::join() {
@@ -144,8 +178,13 @@ void StreamsRuntime::join() {
   options.session_timeout = config_.session_timeout;
   options.heartbeat_interval = config_.heartbeat_interval;
   consumer_ = broker_.make_consumer(options, *this);
-  consumer_->subscribe(config_.source_topics);
+  std::vector<std::string> sources;
+  for (const auto& t : config_.topologies) {
+    sources.insert(sources.end(), t.source_topics.begin(), t.source_topics.end());
+  }
+  consumer_->subscribe(sources);
   schedule_commit();
+  schedule_wall_clock();
 }
 
 void StreamsRuntime::create_producer() {
@@ -191,20 +230,25 @@ void StreamsRuntime::on_assigned(const std::vector<TopicPartition>& partitions) 
   // Nothing is processed before the task's stores are restored.
   consumer_->pause(partitions);
   for (const auto& tp : partitions) {
-    auto it = tasks_.find(tp.partition);
+    const auto topology = topology_of(tp.topic);
+    if (!topology) continue;
+    const TaskId id{*topology, tp.partition};
+    auto it = tasks_.find(id);
     if (it == tasks_.end()) {
-      create_task(tp.partition);
+      create_task(id);
     } else if (it->second->restored) {
       consumer_->resume({tp});
     }
   }
 }
 
-void StreamsRuntime::create_task(Partition partition) {
-  auto task = std::make_unique<Task>(*this, partition);
+void StreamsRuntime::create_task(TaskId id) {
+  auto task = std::make_unique<Task>(*this, id);
   Task& t = *task;
-  tasks_[partition] = std::move(task);
-  log_.event(Severity::kInfo, "task_created", {{"partition", partition.value()}});
+  tasks_[id] = std::move(task);
+  log_.event(
+      Severity::kInfo, "task_created",
+      {{"topology", static_cast<std::int64_t>(id.topology)}, {"partition", id.partition.value()}});
   start_restore(t);
 }
 
@@ -218,29 +262,31 @@ void StreamsRuntime::start_restore(Task& task) {
     store->discard_changes();  // what an earlier incarnation never committed
     if (!store->checkpoint()) store->clear();
   }
-  task.restore_handler = std::make_unique<RestoreHandler>(*this, task.partition());
+  task.restore_handler = std::make_unique<RestoreHandler>(*this, task.id());
   task.restorer = broker_.make_consumer(
       {.group_id = "", .client_id = config_.instance_id + "-restore"}, *task.restore_handler);
   // The stores must reach the end each changelog has now.
   auto remaining = std::make_shared<std::size_t>(task.stores().size());
   for (const auto& [name, store] : task.stores()) {
     const TopicPartition changelog{changelog_topic(name), task.partition()};
-    task.restorer->watermarks(changelog, [this, p = task.partition(), name, remaining,
-                                          alive = token()](Result<Watermarks> w) {
-      if (alive.expired()) return;
-      auto it = tasks_.find(p);
-      if (it == tasks_.end() || !it->second->restorer) return;
-      Task& t = *it->second;
-      t.restore_end[name] = w ? w->high : Offset{0};
-      if (!w) log_.event(Severity::kWarn, "restore_watermarks_failed", {{"code", w.error().code}});
-      if (--*remaining > 0) return;
-      std::vector<TopicPartitionOffset> from;
-      for (const auto& [store_name, s] : t.stores()) {
-        from.push_back({{changelog_topic(store_name), p}, s->checkpoint().value_or(Offset{0})});
-      }
-      t.restorer->assign(from);
-      check_restored(t);
-    });
+    task.restorer->watermarks(
+        changelog, [this, id = task.id(), name, remaining, alive = token()](Result<Watermarks> w) {
+          if (alive.expired()) return;
+          auto it = tasks_.find(id);
+          if (it == tasks_.end() || !it->second->restorer) return;
+          Task& t = *it->second;
+          t.restore_end[name] = w ? w->high : Offset{0};
+          if (!w)
+            log_.event(Severity::kWarn, "restore_watermarks_failed", {{"code", w.error().code}});
+          if (--*remaining > 0) return;
+          std::vector<TopicPartitionOffset> from;
+          for (const auto& [store_name, s] : t.stores()) {
+            from.push_back(
+                {{changelog_topic(store_name), id.partition}, s->checkpoint().value_or(Offset{0})});
+          }
+          t.restorer->assign(from);
+          check_restored(t);
+        });
   }
 }
 
@@ -248,9 +294,9 @@ void StreamsRuntime::check_restored(Task& task) {
   for (const auto& [name, end] : task.restore_end) {
     const auto at = task.restorer->position({changelog_topic(name), task.partition()});
     if (!at || *at < end) {
-      scheduler_.schedule_after(kRestorePoll, [this, p = task.partition(), alive = token()] {
+      scheduler_.schedule_after(kRestorePoll, [this, id = task.id(), alive = token()] {
         if (alive.expired()) return;
-        auto it = tasks_.find(p);
+        auto it = tasks_.find(id);
         if (it != tasks_.end() && it->second->restorer) check_restored(*it->second);
       });
       return;
@@ -270,13 +316,19 @@ void StreamsRuntime::finish_restore(Task& task) {
             std::move(task.restorer), std::move(task.restore_handler));
     scheduler_.post([gone] {});
   }
-  log_.event(Severity::kInfo, "task_restored", {{"partition", task.partition().value()}});
+  log_.event(Severity::kInfo, "task_restored",
+             {{"topology", static_cast<std::int64_t>(task.id().topology)},
+              {"partition", task.partition().value()}});
   consumer_->resume(task.inputs());
 }
 
 void StreamsRuntime::on_revoked(const std::vector<TopicPartition>& partitions) {
   for (const auto& tp : partitions) {
-    if (auto it = tasks_.find(tp.partition); it != tasks_.end()) it->second->closing = true;
+    const auto topology = topology_of(tp.topic);
+    if (!topology) continue;
+    if (auto it = tasks_.find({*topology, tp.partition}); it != tasks_.end()) {
+      it->second->closing = true;
+    }
   }
   // What the revoked tasks did is committed before they go; the new owner starts
   // from the offsets committed here.
@@ -288,7 +340,11 @@ void StreamsRuntime::on_lost(const std::vector<TopicPartition>& partitions) {
   // them since its last commit must not survive. The open transaction is doomed
   // anyway (its offsets carry the old generation), so it aborts with everything.
   for (const auto& tp : partitions) {
-    if (auto it = tasks_.find(tp.partition); it != tasks_.end()) it->second->closing = true;
+    const auto topology = topology_of(tp.topic);
+    if (!topology) continue;
+    if (auto it = tasks_.find({*topology, tp.partition}); it != tasks_.end()) {
+      it->second->closing = true;
+    }
   }
   fail_round(Error{ErrorKind::kAbortable, "partitions_lost", "the group moved our partitions"});
 }
@@ -297,7 +353,9 @@ void StreamsRuntime::on_lost(const std::vector<TopicPartition>& partitions) {
 
 void StreamsRuntime::on_records(const std::vector<ConsumerRecord>& records) {
   for (const auto& r : records) {
-    auto it = tasks_.find(r.tp.partition);
+    const auto topology = topology_of(r.tp.topic);
+    if (!topology) continue;
+    auto it = tasks_.find({*topology, r.tp.partition});
     if (it == tasks_.end() || !it->second->restored || it->second->closing) continue;
     it->second->pending.push_back(r);
   }
@@ -314,15 +372,22 @@ void StreamsRuntime::schedule_processing() {
   });
 }
 
+bool StreamsRuntime::ensure_transaction() {
+  if (!exactly_once() || in_transaction_) return true;
+  if (auto begun = producer_->begin_transaction(); !begun) {
+    fail_round(begun.error());
+    return false;
+  }
+  in_transaction_ = true;
+  return true;
+}
+
 void StreamsRuntime::process_some() {
   if (state_ != State::kRunning || committing_ || !producer_ready_) return;
   bool more = false;
-  for (auto& [partition, task] : tasks_) {
+  for (auto& [id, task] : tasks_) {
     if (!task->restored || task->closing || task->pending.empty()) continue;
-    if (exactly_once() && !in_transaction_) {
-      if (auto begun = producer_->begin_transaction(); !begun) return fail_round(begun.error());
-      in_transaction_ = true;
-    }
+    if (!ensure_transaction()) return;
     for (std::size_t n = 0; n < kRecordsPerTurn && !task->pending.empty(); ++n) {
       const ConsumerRecord record = std::move(task->pending.front());
       task->pending.pop_front();
@@ -331,10 +396,27 @@ void StreamsRuntime::process_some() {
       }
       task->consumed[record.tp] = record.offset.next();
       ++stats_.processed;
+      if (task->advance_stream_time(record.timestamp, config_.stream_time_punctuation)) {
+        task->processor().on_stream_time(*task, task->stream_time());
+      }
     }
     more = more || !task->pending.empty();
   }
   if (more) schedule_processing();
+}
+
+void StreamsRuntime::schedule_wall_clock() {
+  if (config_.wall_clock_punctuation.count() <= 0) return;
+  scheduler_.schedule_after(config_.wall_clock_punctuation, [this, alive = token()] {
+    if (alive.expired() || state_ != State::kRunning) return;
+    schedule_wall_clock();
+    if (committing_ || !producer_ready_) return;  // skipped, as a busy thread would
+    for (auto& [id, task] : tasks_) {
+      if (!task->restored || task->closing) continue;
+      if (!ensure_transaction()) return;
+      task->processor().on_wall_clock(*task);
+    }
+  });
 }
 
 void StreamsRuntime::send_in_round(ProducerRecord record) {
@@ -381,9 +463,9 @@ void StreamsRuntime::commit(std::function<void()> then) {
   const std::uint64_t round = round_;
 
   // Store changes go to the changelogs in the same unit of work.
-  auto ends = std::make_shared<std::map<Partition, std::map<std::string, Offset>>>();
+  auto ends = std::make_shared<std::map<TaskId, std::map<std::string, Offset>>>();
   std::vector<TopicPartitionOffset> offsets;
-  for (auto& [partition, task] : tasks_) {
+  for (auto& [id, task] : tasks_) {
     for (const auto& [name, store] : task->stores()) {
       auto changes = store->take_changes();
       if (changes.empty()) continue;
@@ -391,15 +473,19 @@ void StreamsRuntime::commit(std::function<void()> then) {
       for (auto& change : changes) {
         ++round_pending_;
         producer_->send(
-            {changelog_topic(name), std::move(change.key), std::move(change.value), {}, partition},
-            [this, ends, p = partition, name, round, alive = token()](Result<RecordMetadata> r) {
+            {changelog_topic(name),
+             std::move(change.key),
+             std::move(change.value),
+             {},
+             id.partition},
+            [this, ends, id = id, name, round, alive = token()](Result<RecordMetadata> r) {
               if (alive.expired()) return;
               if (round == round_) --round_pending_;
               if (!r) {
                 if (round == round_ && !round_error_) round_error_ = r.error();
                 return;
               }
-              auto& end = (*ends)[p][name];
+              auto& end = (*ends)[id][name];
               end = std::max(end, r->offset.next());
             });
       }
@@ -434,9 +520,9 @@ void StreamsRuntime::commit(std::function<void()> then) {
   producer_->send_offsets_to_transaction(offsets, consumer_->group_metadata(), end_transaction);
 }
 
-void StreamsRuntime::finish_commit(const std::map<Partition, std::map<std::string, Offset>>& ends) {
-  for (const auto& [partition, stores] : ends) {
-    auto it = tasks_.find(partition);
+void StreamsRuntime::finish_commit(const std::map<TaskId, std::map<std::string, Offset>>& ends) {
+  for (const auto& [id, stores] : ends) {
+    auto it = tasks_.find(id);
     if (it == tasks_.end()) continue;
     for (const auto& [name, end] : stores) it->second->store(name).set_checkpoint(end);
   }
@@ -483,7 +569,7 @@ void StreamsRuntime::fail_round(const Error& error) {
 
 void StreamsRuntime::reset_tasks() {
   std::vector<TopicPartition> inputs;
-  for (auto& [partition, task] : tasks_) {
+  for (auto& [id, task] : tasks_) {
     for (const auto& [name, store] : task->stores()) {
       store->clear();  // its changes since the checkpoint may belong to the failed work
     }
@@ -503,7 +589,7 @@ void StreamsRuntime::reset_tasks() {
           }
           consumer_->seek({tp, from});
         }
-        for (auto& [partition, task] : tasks_) start_restore(*task);
+        for (auto& [id, task] : tasks_) start_restore(*task);
       });
 }
 

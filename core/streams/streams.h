@@ -1,12 +1,19 @@
 // `StreamsRuntime`: Kafka-Streams-style record processing on the ports.
 //
-// An application names its source topics (co-partitioned), its state stores and a
-// `Processor` factory. The runtime joins the consumer group named by the
-// application id and runs one task per input partition number: the task's
-// processor sees that partition's records in offset order, reads and writes its
-// stores and sends output records. Every store has a changelog topic,
-// `<application>-<store>-changelog`, partitioned like the input; a task's stores
-// are restored from it before the task processes anything.
+// An application is one or more sub-topologies, each naming its source topics
+// (co-partitioned), its state stores and a `Processor` factory. Sub-topologies
+// connect through topics: one sends records keyed anew to a topic that another
+// reads (a repartition). The runtime joins the consumer group named by the
+// application id and runs one task per sub-topology and input partition number:
+// the task's processor sees that partition's records in offset order, reads and
+// writes its stores and sends output records. Every store has a changelog topic,
+// `<application>-<store>-changelog`, partitioned like its sub-topology's input; a
+// task's stores are restored from it before the task processes anything.
+//
+// Punctuation: `Processor::on_wall_clock` runs on every task every
+// `wall_clock_punctuation` of scheduler time, and `on_stream_time` whenever a
+// task's stream time (the largest record timestamp it has seen) crosses a
+// multiple of `stream_time_punctuation` — how windows close.
 //
 // Exactly-once (the default): one transactional producer per instance
 // (`transactional.id` = `<application>-<instance>`). Outputs, changelog records
@@ -50,6 +57,8 @@ class TaskContext {
   virtual ~TaskContext() = default;
   [[nodiscard]] virtual Partition partition() const = 0;
   [[nodiscard]] virtual Timestamp now() const = 0;
+  // The largest timestamp of the records this task has processed.
+  [[nodiscard]] virtual Timestamp stream_time() const = 0;
   [[nodiscard]] virtual StateStore& store(const std::string& name) = 0;
   // Sends within the task's unit of work.
   virtual void send(ProducerRecord record) = 0;
@@ -66,6 +75,15 @@ class Processor {
   virtual ~Processor() = default;
   virtual std::expected<void, Poison> process(const ConsumerRecord& record,
                                               TaskContext& context) = 0;
+  virtual void on_wall_clock(TaskContext& /*context*/) {}
+  virtual void on_stream_time(TaskContext& /*context*/, Timestamp /*stream_time*/) {}
+};
+
+// Source topics (co-partitioned), stores and processor of one sub-topology.
+struct SubTopology {
+  std::vector<std::string> source_topics;
+  std::vector<std::string> stores;  // names unique across the application
+  std::function<std::unique_ptr<Processor>(Partition)> make_processor;
 };
 
 enum class Guarantee { kExactlyOnce, kAtLeastOnce };
@@ -73,11 +91,11 @@ enum class Guarantee { kExactlyOnce, kAtLeastOnce };
 struct StreamsConfig {
   std::string application_id;  // the consumer group; prefix of changelogs and txn ids
   std::string instance_id;     // unique per instance; stable across its restarts
-  std::vector<std::string> source_topics;
-  std::vector<std::string> stores;
-  std::function<std::unique_ptr<Processor>(Partition)> make_processor;
+  std::vector<SubTopology> topologies;
   Guarantee guarantee = Guarantee::kExactlyOnce;
   Duration commit_interval = std::chrono::milliseconds{100};
+  Duration wall_clock_punctuation{0};   // zero: never
+  Duration stream_time_punctuation{0};  // zero: never
   Duration session_timeout = std::chrono::seconds{10};
   Duration heartbeat_interval = std::chrono::seconds{3};
 };
@@ -126,22 +144,31 @@ class StreamsRuntime final : public ConsumerHandler {
  private:
   class Task;
   class RestoreHandler;
+  struct TaskId {
+    std::size_t topology = 0;
+    Partition partition;
+    friend auto operator<=>(const TaskId&, const TaskId&) = default;
+  };
 
   [[nodiscard]] bool exactly_once() const { return config_.guarantee == Guarantee::kExactlyOnce; }
   [[nodiscard]] std::weak_ptr<int> token() const;
+  [[nodiscard]] std::optional<std::size_t> topology_of(const std::string& topic) const;
+  void create_changelogs(std::size_t topology, std::shared_ptr<std::vector<TopicSpec>> specs);
   void join();
   void create_producer();
-  void create_task(Partition partition);
+  void create_task(TaskId id);
   void start_restore(Task& task);
   void check_restored(Task& task);
   void finish_restore(Task& task);
   void schedule_processing();
   void process_some();
+  bool ensure_transaction();
   void send_in_round(ProducerRecord record);
   void dead_letter(const ConsumerRecord& record, const Poison& poison);
+  void schedule_wall_clock();
   void schedule_commit();
   void commit(std::function<void()> then);
-  void finish_commit(const std::map<Partition, std::map<std::string, Offset>>& changelog_ends);
+  void finish_commit(const std::map<TaskId, std::map<std::string, Offset>>& changelog_ends);
   void fail_round(const Error& error);
   void reset_tasks();
 
@@ -156,7 +183,7 @@ class StreamsRuntime final : public ConsumerHandler {
 
   std::unique_ptr<Producer> producer_;
   std::unique_ptr<Consumer> consumer_;
-  std::map<Partition, std::unique_ptr<Task>> tasks_;
+  std::map<TaskId, std::unique_ptr<Task>> tasks_;
 
   bool producer_ready_ = false;
   bool in_transaction_ = false;

@@ -1,5 +1,8 @@
-// The streams runtime on the simulated cluster: a per-key counter, with crashes,
-// zombies and poison records, must count every input record exactly once.
+// The streams runtime on the simulated cluster: per-key counters — direct and
+// through a repartition topic — must count every input record exactly once
+// through crashes, zombies, lost disks and poison records; punctuators fire on
+// scheduler time and on stream time.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,15 +41,44 @@ struct Instance {
   std::unique_ptr<StreamsRuntime> runtime;
 };
 
-std::shared_ptr<void> boot_counter(World& world, Process& self, Guarantee guarantee) {
-  StreamsConfig config{.application_id = "counter",
-                       .instance_id = self.name(),
-                       .source_topics = {"input"},
-                       .stores = {"counts"},
-                       .make_processor = [](Partition) { return std::make_unique<Counter>(); },
-                       .guarantee = guarantee,
-                       .session_timeout = 6s,
-                       .heartbeat_interval = 1s};
+// Sub-topology one of a repartition: re-keys each record by its key's group.
+class Regroup final : public Processor {
+ public:
+  std::expected<void, Poison> process(const ConsumerRecord& record, TaskContext& ctx) override {
+    if (!record.key || record.value == "poison") return std::unexpected(Poison{"not a count"});
+    const int index = std::stoi(record.key->substr(1));
+    ctx.send({"by-group", "g" + std::to_string(index % 3), "1", {}, std::nullopt});
+    return {};
+  }
+};
+
+// Emits a tick on every wall-clock punctuation and the stream-time second each
+// time stream time enters a new one.
+class Clocks final : public Processor {
+ public:
+  std::expected<void, Poison> process(const ConsumerRecord&, TaskContext&) override { return {}; }
+  void on_wall_clock(TaskContext& ctx) override {
+    ctx.send({"ticks", "p" + std::to_string(ctx.partition().value()), "tick", {}, std::nullopt});
+  }
+  void on_stream_time(TaskContext& ctx, Timestamp t) override {
+    const auto second = std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch());
+    ctx.send({"closes",
+              "p" + std::to_string(ctx.partition().value()),
+              std::to_string(second.count()),
+              {},
+              std::nullopt});
+  }
+};
+
+StreamsConfig config_for(Process& self, std::string application, std::vector<SubTopology> t) {
+  return {.application_id = std::move(application),
+          .instance_id = self.name(),
+          .topologies = std::move(t),
+          .session_timeout = 6s,
+          .heartbeat_interval = 1s};
+}
+
+std::shared_ptr<void> boot(World& world, Process& self, StreamsConfig config) {
   auto stores = [&self](const std::string& name, Partition p) -> StateStore& {
     return self.disk().store(name + "-" + std::to_string(p.value()));
   };
@@ -56,6 +88,34 @@ std::shared_ptr<void> boot_counter(World& world, Process& self, Guarantee guaran
   instance->runtime->start();
   return instance;
 }
+
+std::shared_ptr<void> boot_counter(World& world, Process& self, Guarantee guarantee) {
+  StreamsConfig config = config_for(
+      self, "counter",
+      {{.source_topics = {"input"}, .stores = {"counts"}, .make_processor = [](Partition) {
+          return std::make_unique<Counter>();
+        }}});
+  config.guarantee = guarantee;
+  return boot(world, self, config);
+}
+
+// Counts per key, emitting to `output`: the counter again, for another topic.
+class CountInto final : public Processor {
+ public:
+  CountInto(std::string store, std::string output)
+      : store_(std::move(store)), output_(std::move(output)) {}
+  std::expected<void, Poison> process(const ConsumerRecord& record, TaskContext& ctx) override {
+    StateStore& counts = ctx.store(store_);
+    const std::int64_t next = std::stoll(counts.get(*record.key).value_or("0")) + 1;
+    counts.put(*record.key, std::to_string(next));
+    ctx.send({output_, record.key, std::to_string(next), {}, std::nullopt});
+    return {};
+  }
+
+ private:
+  std::string store_;
+  std::string output_;
+};
 
 // Records every value of a topic, read_committed, from a separate process.
 class Reader final : public ConsumerHandler {
@@ -77,11 +137,18 @@ class StreamsRuntimeTest : public testing::TestWithParam<std::uint64_t> {
     world_.cluster().create_topic({"input", kPartitions, 3, false});
     world_.cluster().create_topic({"counts", kPartitions, 3, false});
     world_.cluster().create_topic({"input.dlq", 1, 3, false});
+    for (const char* topic : {"by-group", "group-counts", "ticks", "closes"}) {
+      world_.cluster().create_topic({topic, kPartitions, 3, false});
+    }
   }
 
   void add_instance(const std::string& name, Guarantee guarantee) {
+    add_instance(
+        name, [this, guarantee](Process& self) { return boot_counter(world_, self, guarantee); });
+  }
+  void add_instance(const std::string& name, Process::Boot boot) {
     Process& p = world_.add_process(name);
-    p.set_boot([this, guarantee](Process& self) { return boot_counter(world_, self, guarantee); });
+    p.set_boot(std::move(boot));
     p.start();
   }
 
@@ -209,6 +276,64 @@ TEST_P(StreamsRuntimeTest, AtLeastOnceDoublesCountsAfterACrash) {
     total_emitted += emitted[key];
   }
   EXPECT_GT(total_emitted, total_expected) << "replays must show up as extra counts";
+}
+
+TEST_P(StreamsRuntimeTest, ARepartitionedCountIsExactlyOnceToo) {
+  auto regroup_and_count = [this](Process& self) {
+    return boot(
+        world_, self,
+        config_for(self, "grouper",
+                   {{.source_topics = {"input"},
+                     .make_processor = [](Partition) { return std::make_unique<Regroup>(); }},
+                    {.source_topics = {"by-group"},
+                     .stores = {"group-counts"},
+                     .make_processor = [](Partition) {
+                       return std::make_unique<CountInto>("group-counts", "group-counts");
+                     }}}));
+  };
+  add_instance("s1", regroup_and_count);
+  add_instance("s2", regroup_and_count);
+  const auto per_key = feed(900);
+  std::map<std::string, int> expected;
+  for (const auto& [key, n] : per_key)
+    expected["g" + std::to_string(std::stoi(key.substr(1)) % 3)] += n;
+  Reader& counts = read("group-counts");
+  run_for(1500ms);
+  world_.crash("s2");
+  run_for(500ms);
+  world_.process("s2").start();
+  run_for(25s);
+  expect_counted_once(counts, expected);
+}
+
+TEST_P(StreamsRuntimeTest, PunctuatesOnWallClockAndOnStreamTime) {
+  add_instance("s1", [this](Process& self) {
+    StreamsConfig config =
+        config_for(self, "clocks", {{.source_topics = {"input"}, .make_processor = [](Partition) {
+                                       return std::make_unique<Clocks>();
+                                     }}});
+    config.wall_clock_punctuation = 1s;
+    config.stream_time_punctuation = 1s;
+    return boot(world_, self, config);
+  });
+  feed(600);  // one record every 5 ms: three seconds of stream time
+  Reader& ticks = read("ticks");
+  Reader& closes = read("closes");
+  run_for(12s);
+
+  std::map<std::string, int> ticks_per_task;
+  for (const auto& r : ticks.records) ++ticks_per_task[*r.key];
+  ASSERT_EQ(ticks_per_task.size(), static_cast<std::size_t>(kPartitions));
+  for (const auto& [task, n] : ticks_per_task) EXPECT_GE(n, 8) << task;
+
+  std::map<std::string, std::vector<std::string>> seconds;
+  for (const auto& r : closes.records) seconds[*r.key].push_back(*r.value);
+  ASSERT_EQ(seconds.size(), static_cast<std::size_t>(kPartitions));
+  for (const auto& [task, list] : seconds) {
+    EXPECT_GE(list.size(), 2u) << task;
+    EXPECT_TRUE(std::is_sorted(list.begin(), list.end())) << task;
+    EXPECT_EQ(std::adjacent_find(list.begin(), list.end()), list.end()) << task << " twice";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, StreamsRuntimeTest, testing::Values(1, 2, 3, 4, 5));
