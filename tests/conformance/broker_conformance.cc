@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/murmur2.h"
+#include "tests/support/recording_handler.h"
 
 namespace orderflow::conformance {
 namespace {
@@ -18,35 +19,13 @@ using namespace std::chrono_literals;
 constexpr core::Duration kPatience = 60s;
 
 // Records what a consumer was told, in order.
-class Recorder final : public core::ConsumerHandler {
+class Recorder : public testing_support::RecordingHandler {
  public:
-  void on_assigned(const std::vector<TopicPartition>& partitions) override {
-    owned.insert(partitions.begin(), partitions.end());
-    ++assignments;
-  }
-  void on_revoked(const std::vector<TopicPartition>& partitions) override {
-    for (const auto& tp : partitions) owned.erase(tp);
-  }
-  void on_lost(const std::vector<TopicPartition>& partitions) override {
-    for (const auto& tp : partitions) owned.erase(tp);
-    ++losses;
-  }
-  void on_records(const std::vector<ConsumerRecord>& batch) override {
-    records.insert(records.end(), batch.begin(), batch.end());
-  }
-  void on_error(const core::Error& error) override { errors.push_back(error); }
-
   [[nodiscard]] std::vector<std::string> values() const {
     std::vector<std::string> out;
     for (const auto& r : records) out.push_back(r.value.value_or(""));
     return out;
   }
-
-  std::set<TopicPartition> owned;
-  std::vector<ConsumerRecord> records;
-  std::vector<core::Error> errors;
-  int assignments = 0;
-  int losses = 0;
 };
 
 core::Result<> create_topic(BrokerHarness& h, const std::string& name, int partitions) {

@@ -12,6 +12,7 @@
 #include "services/orders/command_processor.h"
 #include "services/topics.h"
 #include "sim/world.h"
+#include "tests/support/recording_handler.h"
 
 namespace orderflow::services {
 namespace {
@@ -20,17 +21,7 @@ using namespace std::chrono_literals;
 using core::ConsumerRecord;
 using sim::Process;
 
-class Reader final : public core::ConsumerHandler {
- public:
-  void on_assigned(const std::vector<core::TopicPartition>&) override {}
-  void on_revoked(const std::vector<core::TopicPartition>&) override {}
-  void on_lost(const std::vector<core::TopicPartition>&) override {}
-  void on_records(const std::vector<ConsumerRecord>& batch) override {
-    records.insert(records.end(), batch.begin(), batch.end());
-  }
-  void on_error(const core::Error&) override {}
-  std::vector<ConsumerRecord> records;
-};
+using Reader = testing_support::RecordingHandler;
 
 struct Service {
   std::unique_ptr<core::StreamsRuntime> runtime;

@@ -12,6 +12,7 @@
 
 #include "core/streams/streams.h"
 #include "sim/world.h"
+#include "tests/support/recording_handler.h"
 
 namespace orderflow::core {
 namespace {
@@ -117,18 +118,7 @@ class CountInto final : public Processor {
   std::string output_;
 };
 
-// Records every value of a topic, read_committed, from a separate process.
-class Reader final : public ConsumerHandler {
- public:
-  void on_assigned(const std::vector<TopicPartition>&) override {}
-  void on_revoked(const std::vector<TopicPartition>&) override {}
-  void on_lost(const std::vector<TopicPartition>&) override {}
-  void on_records(const std::vector<ConsumerRecord>& batch) override {
-    records.insert(records.end(), batch.begin(), batch.end());
-  }
-  void on_error(const Error&) override {}
-  std::vector<ConsumerRecord> records;
-};
+using Reader = testing_support::RecordingHandler;
 
 class StreamsRuntimeTest : public testing::TestWithParam<std::uint64_t> {
  protected:
