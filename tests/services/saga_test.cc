@@ -10,8 +10,10 @@
 #include <gtest/gtest.h>
 
 #include "core/codec/codec.h"
+#include "core/murmur2.h"
 #include "core/streams/streams.h"
 #include "services/orders/command_processor.h"
+#include "services/query/projections.h"
 #include "services/shipping/shipping.h"
 #include "services/topics.h"
 #include "sim/world.h"
@@ -25,12 +27,14 @@ using sim::Process;
 using testing_support::RecordingHandler;
 
 struct Service {
+  ProjectionWatch watch;
   std::unique_ptr<core::StreamsRuntime> runtime;
 };
 
 std::shared_ptr<void> boot(sim::World& world, Process& self, const std::string& application,
                            std::vector<core::SubTopology> topologies) {
   auto service = std::make_shared<Service>();
+  if (topologies.empty()) topologies.push_back(projection_topology(service->watch));
   core::StreamsConfig config{.application_id = application,
                              .instance_id = self.name(),
                              .topologies = std::move(topologies),
@@ -59,6 +63,7 @@ class SagaTest : public testing::TestWithParam<std::uint64_t> {
     }
     add("orders-1", "orders", {order_command_topology()});
     add("shipping-1", "shipping", {shipment_topology(), stock_topology()});
+    add("query-1", "query-query-1", {});  // the projections
     client_ = &world_.add_process("client");
     client_->start();
     producer_ = world_.broker(*client_).make_producer({.client_id = "client"});
@@ -150,6 +155,37 @@ class SagaTest : public testing::TestWithParam<std::uint64_t> {
       EXPECT_TRUE(s.conserved()) << sku;
       EXPECT_EQ(s.reserved, core::Quantity{0}) << sku << ": stock left reserved";
     }
+    expect_read_model(order_states, shipment_states);
+  }
+
+  // The query service's read model equals the fold of the source logs.
+  void expect_read_model(const std::map<std::string, core::OrderState>& orders,
+                         const std::map<std::string, core::ShipmentState>& shipments) {
+    sim::Disk& disk = world_.process("query-1").disk();
+    std::int64_t per_minute = 0;
+    std::size_t customer_orders = 0;
+    for (int p = 0; p < 3; ++p) {
+      const std::string suffix = "-" + std::to_string(p);
+      for (const auto& [minute, n] :
+           read_orders_per_minute(disk.store(kOrdersPerMinuteStore + suffix))) {
+        per_minute += n;
+      }
+      customer_orders +=
+          read_customer_orders(disk.store(kCustomerOrdersStore + suffix), "c-1").size();
+    }
+    EXPECT_EQ(per_minute, static_cast<std::int64_t>(orders.size()));
+    EXPECT_EQ(customer_orders, orders.size());
+    for (const auto& [id, order] : orders) {
+      const auto p = core::partition_for_key(id, 3).value();
+      const auto view =
+          read_order_view(disk.store(kOrderViewsStore + ("-" + std::to_string(p))), id);
+      ASSERT_TRUE(view.has_value()) << id;
+      EXPECT_EQ(view->order, order) << id;
+      auto shipment = shipments.find("s-" + id);
+      if (shipment != shipments.end()) {
+        EXPECT_EQ(view->shipment, shipment->second) << id;
+      }
+    }
   }
 
   sim::World world_;
@@ -186,6 +222,8 @@ TEST_P(SagaTest, CrashesOfEitherServiceLoseNothing) {
     if (n % 6 == 0) cancel(n);
     if (n == 20) world_.crash("shipping-1");
     if (n == 25) world_.process("shipping-1").start();
+    if (n == 30) world_.crash("query-1");
+    if (n == 33) world_.process("query-1").start();
     if (n == 40) world_.crash("orders-1");
     if (n == 42) world_.process("orders-1").start();
     run_for(100ms);
