@@ -123,6 +123,11 @@ void SimConsumer::rejoin(std::string_view reason) {
       {{"group", options_.group_id}, {"member", member_id_}, {"reason", reason}});
   // Eager: everything goes back before the join, while commits are still accepted.
   if (options_.strategy == core::AssignmentStrategy::kEagerRange && !revoke(owned())) return;
+  // The join waits until the handler has finished with what it gave up.
+  if (revocations_pending_ > 0) {
+    join_waiting_ = true;
+    return;
+  }
   send_join();
 }
 
@@ -292,7 +297,16 @@ void SimConsumer::leave_group(core::Completion done) {
 bool SimConsumer::revoke(const std::vector<TopicPartition>& partitions) {
   if (partitions.empty()) return true;
   for (const auto& tp : partitions) partitions_.erase(tp);
-  return notify([&] { handler_.on_revoked(partitions); });
+  ++revocations_pending_;
+  return notify([&] {
+    handler_.on_revoked_async(partitions, [this, alive = std::weak_ptr<int>(alive_)] {
+      if (alive.expired()) return;
+      --revocations_pending_;
+      if (revocations_pending_ > 0 || !join_waiting_) return;
+      join_waiting_ = false;
+      if (mode_ == Mode::kSubscribed && joining_) send_join();
+    });
+  });
 }
 
 bool SimConsumer::lose_all() {

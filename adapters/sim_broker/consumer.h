@@ -165,6 +165,9 @@ class SimConsumer final : public core::Consumer {
   bool joining_ = false;
   std::uint64_t heartbeat_token_ = 0;
   std::uint64_t next_token_ = 0;
+  // Revocations whose handler has not said it is done; a rejoin waits for them.
+  std::size_t revocations_pending_ = 0;
+  bool join_waiting_ = false;
   std::map<core::TopicPartition, PartitionState> partitions_;
 };
 

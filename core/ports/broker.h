@@ -165,6 +165,16 @@ class ConsumerHandler {
 
   virtual void on_assigned(const std::vector<TopicPartition>& partitions) = 0;
   virtual void on_revoked(const std::vector<TopicPartition>& partitions) = 0;
+  // The asynchronous form of `on_revoked`, which consumers call: the consumer
+  // gives the partitions up (rejoins the group) only once `done` has run, so the
+  // handler can first finish committing what it did with them — as a Kafka
+  // client's revocation callback holds up its poll loop. The default calls
+  // `on_revoked` and is done at once.
+  virtual void on_revoked_async(const std::vector<TopicPartition>& partitions,
+                                std::function<void()> done) {
+    on_revoked(partitions);
+    done();
+  }
   virtual void on_lost(const std::vector<TopicPartition>& partitions) = 0;
   virtual void on_records(const std::vector<ConsumerRecord>& records) = 0;
   // A consumer-level error that is not tied to one call (for example the broker
