@@ -175,6 +175,10 @@ void StreamsRuntime::join() {
   options.group_id = config_.application_id;
   options.client_id = config_.application_id + "-" + config_.instance_id;
   options.isolation = IsolationLevel::kReadCommitted;
+  // A task needs partition p of every source topic of its sub-topology. The range
+  // assignor hands each member the same partition numbers of topics with equal
+  // partition counts; a per-partition sticky assignment would split tasks.
+  options.strategy = AssignmentStrategy::kEagerRange;
   options.session_timeout = config_.session_timeout;
   options.heartbeat_interval = config_.heartbeat_interval;
   consumer_ = broker_.make_consumer(options, *this);
@@ -323,6 +327,11 @@ void StreamsRuntime::finish_restore(Task& task) {
 }
 
 void StreamsRuntime::on_revoked(const std::vector<TopicPartition>& partitions) {
+  on_revoked_async(partitions, [] {});
+}
+
+void StreamsRuntime::on_revoked_async(const std::vector<TopicPartition>& partitions,
+                                      std::function<void()> done) {
   for (const auto& tp : partitions) {
     const auto topology = topology_of(tp.topic);
     if (!topology) continue;
@@ -330,9 +339,9 @@ void StreamsRuntime::on_revoked(const std::vector<TopicPartition>& partitions) {
       it->second->closing = true;
     }
   }
-  // What the revoked tasks did is committed before they go; the new owner starts
-  // from the offsets committed here.
-  commit([] {});
+  // What the revoked tasks did is committed before they go, and the consumer
+  // waits for it: the new owner starts from the offsets committed here.
+  commit(std::move(done));
 }
 
 void StreamsRuntime::on_lost(const std::vector<TopicPartition>& partitions) {
@@ -455,7 +464,11 @@ void StreamsRuntime::schedule_commit() {
 }
 
 void StreamsRuntime::commit(std::function<void()> then) {
-  if (committing_ || state_ != State::kRunning || !producer_ready_) {
+  if (committing_) {
+    after_commit_.push_back(std::move(then));  // nothing is processed meanwhile
+    return;
+  }
+  if (state_ != State::kRunning || !producer_ready_) {
     scheduler_.post([then = std::move(then)] { then(); });
     return;
   }
@@ -533,7 +546,14 @@ void StreamsRuntime::finish_commit(const std::map<TaskId, std::map<std::string, 
   in_transaction_ = false;
   committing_ = false;
   std::erase_if(tasks_, [](const auto& t) { return t.second->closing; });
+  run_after_commit();
   schedule_processing();
+}
+
+void StreamsRuntime::run_after_commit() {
+  auto waiting = std::move(after_commit_);
+  after_commit_.clear();
+  for (auto& then : waiting) then();
 }
 
 // A unit of work failed: abort it, and rebuild every task from its changelog and
@@ -558,6 +578,7 @@ void StreamsRuntime::fail_round(const Error& error) {
   auto rebuild = [this](Result<>) {
     committing_ = false;
     std::erase_if(tasks_, [](const auto& t) { return t.second->closing; });
+    run_after_commit();
     reset_tasks();
   };
   if (exactly_once() && was_in_transaction) {
@@ -577,15 +598,25 @@ void StreamsRuntime::reset_tasks() {
   }
   if (inputs.empty()) return;
   consumer_->pause(inputs);
+  reposition(inputs);
+}
+
+// Seeks the inputs back to their committed offsets (the start when none was
+// committed), then restores every task.
+void StreamsRuntime::reposition(std::vector<TopicPartition> inputs) {
   consumer_->committed(
       inputs, [this, inputs, alive = token()](Result<std::vector<TopicPartitionOffset>> committed) {
         if (alive.expired()) return;
+        if (!committed) {  // unstable while a transaction holds offsets, or unreachable
+          scheduler_.schedule_after(kRestorePoll, [this, inputs, alive] {
+            if (!alive.expired()) reposition(inputs);
+          });
+          return;
+        }
         for (const auto& tp : inputs) {
           Offset from{0};
-          if (committed) {
-            for (const auto& c : *committed) {
-              if (c.tp == tp) from = c.offset;
-            }
+          for (const auto& c : *committed) {
+            if (c.tp == tp) from = c.offset;
           }
           consumer_->seek({tp, from});
         }

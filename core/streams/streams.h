@@ -137,6 +137,8 @@ class StreamsRuntime final : public ConsumerHandler {
   // ConsumerHandler of the main consumer.
   void on_assigned(const std::vector<TopicPartition>& partitions) override;
   void on_revoked(const std::vector<TopicPartition>& partitions) override;
+  void on_revoked_async(const std::vector<TopicPartition>& partitions,
+                        std::function<void()> done) override;
   void on_lost(const std::vector<TopicPartition>& partitions) override;
   void on_records(const std::vector<ConsumerRecord>& records) override;
   void on_error(const Error& error) override;
@@ -170,7 +172,9 @@ class StreamsRuntime final : public ConsumerHandler {
   void commit(std::function<void()> then);
   void finish_commit(const std::map<TaskId, std::map<std::string, Offset>>& changelog_ends);
   void fail_round(const Error& error);
+  void run_after_commit();
   void reset_tasks();
+  void reposition(std::vector<TopicPartition> inputs);
 
   Broker& broker_;
   Scheduler& scheduler_;
@@ -189,9 +193,10 @@ class StreamsRuntime final : public ConsumerHandler {
   bool in_transaction_ = false;
   bool committing_ = false;
   bool processing_posted_ = false;
-  std::uint64_t round_ = 0;           // the current unit of work
-  std::optional<Error> round_error_;  // a send of this round failed
-  std::size_t round_pending_ = 0;     // sends of this round without a report
+  std::uint64_t round_ = 0;                          // the current unit of work
+  std::optional<Error> round_error_;                 // a send of this round failed
+  std::vector<std::function<void()>> after_commit_;  // waiting for the commit in flight
+  std::size_t round_pending_ = 0;                    // sends of this round without a report
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
