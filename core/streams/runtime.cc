@@ -195,13 +195,22 @@ void StreamsRuntime::create_producer() {
   ProducerOptions options;
   options.client_id = config_.application_id + "-" + config_.instance_id;
   if (exactly_once()) options.transactional_id = options.client_id;
+  options.transaction_timeout = config_.transaction_timeout;
   producer_ = broker_.make_producer(options);
   producer_ready_ = !exactly_once();
   if (!exactly_once()) return;
+  init_producer();
+}
+
+void StreamsRuntime::init_producer() {
   producer_->init_transactions([this, alive = token()](Result<> r) {
     if (alive.expired()) return;
     if (!r) {
-      log_.event(Severity::kError, "streams_init_failed", {{"code", r.error().code}});
+      log_.event(Severity::kWarn, "streams_init_failed", {{"code", r.error().code}});
+      // The coordinator may be moving or unreachable: try again.
+      scheduler_.schedule_after(kRestorePoll * 5, [this, alive] {
+        if (!alive.expired()) init_producer();
+      });
       return;
     }
     producer_ready_ = true;
@@ -566,10 +575,18 @@ void StreamsRuntime::fail_round(const Error& error) {
   log_.event(Severity::kWarn, "streams_round_failed",
              {{"code", error.code}, {"kind", to_string(error.kind)}});
   if (error.kind == ErrorKind::kFenced && error.code == "producer_fenced") {
-    // Another instance with our id took over: this one is a zombie.
-    state_ = State::kFenced;
-    log_.event(Severity::kError, "instance_fenced", {{"instance", config_.instance_id}});
-    tasks_.clear();
+    // A newer epoch of our transactional id exists: our transaction timed out (a
+    // long pause), or a newer incarnation took over. Either way this producer and
+    // everything the tasks did since the last commit are dead; a new producer
+    // fences whatever holds the id now, and the tasks start again.
+    log_.event(Severity::kWarn, "instance_fenced", {{"instance", config_.instance_id}});
+    in_transaction_ = false;
+    committing_ = false;
+    std::erase_if(tasks_, [](const auto& t) { return t.second->closing; });
+    run_after_commit();
+    scheduler_.post([old = std::shared_ptr<Producer>(std::move(producer_))] {});
+    create_producer();
+    reset_tasks();
     return;
   }
   const bool was_in_transaction = in_transaction_;
@@ -594,6 +611,9 @@ void StreamsRuntime::reset_tasks() {
     for (const auto& [name, store] : task->stores()) {
       store->clear();  // its changes since the checkpoint may belong to the failed work
     }
+    // Nothing runs on an emptied store until it is restored again.
+    task->restored = false;
+    task->pending.clear();
     for (const auto& tp : task->inputs()) inputs.push_back(tp);
   }
   if (inputs.empty()) return;

@@ -20,8 +20,10 @@
 // and the input offsets of one commit interval commit atomically; readers with
 // `read_committed` see all of it or none. When a transaction fails the runtime
 // aborts it, wipes the tasks' stores and restores them, and resumes from the
-// committed input offsets; when a newer instance with the same id fences this one,
-// it closes its tasks and stops (`state() == kFenced`). At-least-once is a
+// committed input offsets; when its producer is fenced (its transaction timed out
+// during a long pause, or a newer incarnation took its id) it drops its tasks,
+// makes a new producer and starts them again from the changelogs and the
+// committed offsets. At-least-once is a
 // configuration, for comparison: outputs and changelogs are flushed before the
 // input offsets are committed, so a crash replays and duplicates.
 //
@@ -98,6 +100,7 @@ struct StreamsConfig {
   Duration stream_time_punctuation{0};  // zero: never
   Duration session_timeout = std::chrono::seconds{10};
   Duration heartbeat_interval = std::chrono::seconds{3};
+  Duration transaction_timeout = std::chrono::seconds{10};
 };
 
 // The store `name` of the task for `partition`; owned by the environment (the
@@ -114,7 +117,7 @@ struct StreamsStats {
 
 class StreamsRuntime final : public ConsumerHandler {
  public:
-  enum class State { kCreated, kRunning, kFenced, kClosed };
+  enum class State { kCreated, kRunning, kClosed };
 
   StreamsRuntime(Broker& broker, Scheduler& scheduler, Clock& clock, Log& log, StoreProvider stores,
                  StreamsConfig config);
@@ -158,6 +161,7 @@ class StreamsRuntime final : public ConsumerHandler {
   void create_changelogs(std::size_t topology, std::shared_ptr<std::vector<TopicSpec>> specs);
   void join();
   void create_producer();
+  void init_producer();
   void create_task(TaskId id);
   void start_restore(Task& task);
   void check_restored(Task& task);

@@ -244,6 +244,47 @@ TEST_P(StreamsRuntimeTest, ACrashedInstanceDropsWorkItNeverCommitted) {
   expect_counted_once(counts, expected);
 }
 
+TEST_P(StreamsRuntimeTest, AnInstancePausedPastItsTransactionTimeoutRecovers) {
+  add_instance("s1", Guarantee::kExactlyOnce);
+  const auto expected = feed(600);
+  Reader& counts = read("counts");
+  run_for(1200ms);
+  world_.pause("s1");  // its open transaction times out and is aborted: a zombie
+  run_for(15s);
+  world_.resume("s1");
+  run_for(20s);
+  expect_counted_once(counts, expected);
+  EXPECT_GT(events_["instance_fenced"], 0) << "the zombie's producer must have been fenced";
+}
+
+// After a crash the stores are rebuilt from the changelogs: exactly what they held
+// at the last commit, nothing of the work after it.
+TEST_P(StreamsRuntimeTest, ARestoredStoreEqualsTheStoreAtTheLastCommit) {
+  add_instance("s1", Guarantee::kExactlyOnce);
+  feed(300);
+  run_for(5s);  // all input processed and committed
+  auto contents = [this] {
+    std::map<std::string, std::string> all;
+    for (int p = 0; p < kPartitions; ++p) {
+      world_.process("s1")
+          .disk()
+          .store("counts-" + std::to_string(p))
+          .scan("", "", [&](std::string_view k, std::string_view v) {
+            all.emplace(std::to_string(p) + "/" + std::string(k), std::string(v));
+            return true;
+          });
+    }
+    return all;
+  };
+  const auto committed = contents();
+  ASSERT_FALSE(committed.empty());
+  world_.crash("s1");
+  world_.wipe_disk("s1");
+  world_.process("s1").start();
+  run_for(10s);
+  EXPECT_EQ(contents(), committed);
+}
+
 // The same faults without transactions: a crash between flushing outputs and
 // committing offsets replays records, so some key counts twice. This is what the
 // exactly-once test above would see if the runtime lost its guarantee.
