@@ -188,8 +188,33 @@ TEST_F(ScenarioTest, AThousandOrdersThroughCrashesEndConsistent) {
     EXPECT_EQ(s.reserved, core::Quantity{0}) << sku;
   }
 
+  // What the customer and per-minute read models must hold, from the order log.
+  std::map<std::string, std::map<std::string, std::string>> by_customer;
+  std::map<core::Timestamp, std::int64_t> per_minute;
+  for (const auto& [id, order] : orders) {
+    by_customer[order.customer.str()][id] =
+        std::string(to_string(order.status)) + "," + std::to_string(order.total().value());
+    ++per_minute[std::chrono::floor<std::chrono::minutes>(order.placed_at)];
+  }
   for (const char* query : {"query-1", "query-2"}) {
     sim::Disk& disk = world_.process(query).disk();
+    std::map<std::string, std::map<std::string, std::string>> customers;
+    std::map<core::Timestamp, std::int64_t> minutes;
+    for (int p = 0; p < kPartitions; ++p) {
+      const std::string suffix = "-" + std::to_string(p);
+      for (const auto& [customer, expected] : by_customer) {
+        for (const auto& o : read_customer_orders(
+                 disk.store(std::string(kCustomerOrdersStore) + suffix), customer)) {
+          customers[customer][o.order_id] = o.status + "," + std::to_string(o.total_cents);
+        }
+      }
+      for (const auto& [minute, n] :
+           read_orders_per_minute(disk.store(std::string(kOrdersPerMinuteStore) + suffix))) {
+        minutes[minute] += n;
+      }
+    }
+    EXPECT_EQ(customers, by_customer) << query;
+    EXPECT_EQ(minutes, per_minute) << query;
     for (const auto& [id, order] : orders) {
       const int p = core::partition_for_key(id, kPartitions).value();
       const auto view =
