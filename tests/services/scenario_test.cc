@@ -1,6 +1,7 @@
 // The whole system on the simulated cluster: 3 orders, 2 shipping and 2 query
 // instances; 1,000 orders placed and some cancelled over HTTP by clients that
-// time out and retry; instances of every service crash and come back. At the end
+// time out and retry; instances of every service crash and come back, and one is
+// paused until it is a zombie. At the end
 // every order is delivered or cancelled, each query instance's read model equals
 // the fold of the event logs, and the warehouse conserved its stock.
 #include <map>
@@ -60,6 +61,8 @@ std::string order_body(int n) {
 class ScenarioTest : public testing::Test {
  protected:
   ScenarioTest() : world_({.seed = 2027}) {
+    world_.kernel().trace().set_sink(
+        [this](const sim::TraceEvent& e) { ++events_[e.process + " " + e.name]; });
     for (const auto& spec : service_topics(kPartitions)) world_.cluster().create_topic(spec);
     for (int i = 1; i <= 3; ++i) add("orders-" + std::to_string(i), boot<OrdersInstance>(world_));
     for (int i = 1; i <= 2; ++i) {
@@ -134,6 +137,7 @@ class ScenarioTest : public testing::Test {
 
   void run_for(core::Duration d) { world_.kernel().run_until(world_.kernel().now() + d); }
 
+  std::map<std::string, int> events_;  // "<process> <event>" -> count; outlives the world
   sim::World world_;
   Process* client_ = nullptr;
   std::unique_ptr<sim::HttpClient> http_;
@@ -164,6 +168,10 @@ TEST_F(ScenarioTest, AThousandOrdersThroughCrashesEndConsistent) {
     if (n == 230) world_.process("orders-2").start();
     if (n == 400) world_.crash("shipping-1");
     if (n == 450) world_.process("shipping-1").start();
+    if (n == 500) {  // a zombie: paused past its session, it wakes up fenced
+      world_.pause("orders-3");
+      world_.kernel().after(8s, [this] { world_.resume("orders-3"); });
+    }
     if (n == 600) world_.crash("query-2");
     if (n == 640) world_.process("query-2").start();
     run_for(10ms);  // 100 orders per second
@@ -171,6 +179,7 @@ TEST_F(ScenarioTest, AThousandOrdersThroughCrashesEndConsistent) {
   run_for(60s);
 
   EXPECT_EQ(answers_[0], 0) << "a client gave up";
+  EXPECT_GT(events_["orders-3 consumer_fenced"], 0) << "the paused instance must wake up fenced";
   EXPECT_EQ(placed_.size(), static_cast<std::size_t>(kOrders));
   const auto orders = fold_all<core::OrderDecider>(*orders_);
   const auto shipments = fold_all<core::ShipmentDecider>(*shipments_);
