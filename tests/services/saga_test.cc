@@ -18,6 +18,7 @@
 #include "services/topics.h"
 #include "sim/world.h"
 #include "tests/support/recording_handler.h"
+#include "tests/support/topic_readers.h"
 
 namespace orderflow::services {
 namespace {
@@ -66,6 +67,7 @@ class SagaTest : public testing::TestWithParam<std::uint64_t> {
     add("query-1", "query-query-1", {});  // the projections
     client_ = &world_.add_process("client");
     client_->start();
+    readers_ = std::make_unique<testing_support::TopicReaders>(world_, *client_);
     producer_ = world_.broker(*client_).make_producer({.client_id = "client"});
     orders_ = &read(kOrderEvents);
     shipments_ = &read(kShipmentEvents);
@@ -81,13 +83,7 @@ class SagaTest : public testing::TestWithParam<std::uint64_t> {
     p.start();
   }
 
-  RecordingHandler& read(const std::string& topic) {
-    auto& reader = readers_.emplace_back(std::make_unique<RecordingHandler>());
-    consumers_.push_back(world_.broker(*client_).make_consumer(
-        {.group_id = "reader-" + topic, .client_id = "reader"}, *reader));
-    consumers_.back()->subscribe({topic});
-    return *reader;
-  }
+  RecordingHandler& read(const std::string& topic) { return readers_->read(topic); }
 
   void send(const std::string& topic, const std::string& key, std::string value) {
     producer_->send({topic, key, std::move(value), {}, std::nullopt},
@@ -122,26 +118,10 @@ class SagaTest : public testing::TestWithParam<std::uint64_t> {
 
   void run_for(core::Duration d) { world_.kernel().run_until(world_.kernel().now() + d); }
 
-  template <typename D>
-  std::map<std::string, typename D::State> fold_all(const RecordingHandler& reader) const {
-    std::map<std::string, typename D::State> states;
-    for (const auto& r : reader.records) {
-      auto decoded = core::decode_event(*r.value);
-      EXPECT_TRUE(decoded.has_value());
-      if (!decoded) continue;
-      const auto* event = std::get_if<typename D::Event>(&decoded->event);
-      if (event == nullptr) continue;
-      auto& state = states[decoded->meta.aggregate_id];
-      EXPECT_EQ(decoded->meta.version, state.version.next()) << decoded->meta.aggregate_id;
-      state = D::evolve(state, *event);
-    }
-    return states;
-  }
-
   void expect_settled(int orders) {
-    const auto order_states = fold_all<core::OrderDecider>(*orders_);
-    const auto shipment_states = fold_all<core::ShipmentDecider>(*shipments_);
-    const auto stock_states = fold_all<core::StockDecider>(*stock_);
+    const auto order_states = testing_support::fold_events<core::OrderDecider>(*orders_);
+    const auto shipment_states = testing_support::fold_events<core::ShipmentDecider>(*shipments_);
+    const auto stock_states = testing_support::fold_events<core::StockDecider>(*stock_);
     ASSERT_EQ(order_states.size(), static_cast<std::size_t>(orders));
     for (const auto& [id, order] : order_states) {
       EXPECT_TRUE(order.terminal()) << id << " is " << to_string(order.status);
@@ -191,8 +171,7 @@ class SagaTest : public testing::TestWithParam<std::uint64_t> {
   sim::World world_;
   Process* client_ = nullptr;
   std::unique_ptr<core::Producer> producer_;
-  std::vector<std::unique_ptr<RecordingHandler>> readers_;
-  std::vector<std::unique_ptr<core::Consumer>> consumers_;
+  std::unique_ptr<testing_support::TopicReaders> readers_;
   RecordingHandler* orders_ = nullptr;
   RecordingHandler* shipments_ = nullptr;
   RecordingHandler* stock_ = nullptr;

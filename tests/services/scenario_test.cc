@@ -19,6 +19,7 @@
 #include "sim/http_client.h"
 #include "sim/world.h"
 #include "tests/support/recording_handler.h"
+#include "tests/support/topic_readers.h"
 
 namespace orderflow::services {
 namespace {
@@ -71,6 +72,7 @@ class ScenarioTest : public testing::Test {
     }
     client_ = &world_.add_process("clients");
     client_->start();
+    readers_ = std::make_unique<testing_support::TopicReaders>(world_, *client_);
     http_ = std::make_unique<sim::HttpClient>(world_, *client_);
     producer_ = world_.broker(*client_).make_producer({.client_id = "warehouse"});
     orders_ = &read(kOrderEvents);
@@ -84,13 +86,7 @@ class ScenarioTest : public testing::Test {
     p.start();
   }
 
-  RecordingHandler& read(const std::string& topic) {
-    auto& reader = readers_.emplace_back(std::make_unique<RecordingHandler>());
-    consumers_.push_back(world_.broker(*client_).make_consumer(
-        {.group_id = "audit-" + topic, .client_id = "audit"}, *reader));
-    consumers_.back()->subscribe({topic});
-    return *reader;
-  }
+  RecordingHandler& read(const std::string& topic) { return readers_->read(topic); }
 
   void restock(int sku, int quantity) {
     const std::string id = "sku-" + std::to_string(sku);
@@ -120,21 +116,6 @@ class ScenarioTest : public testing::Test {
                 });
   }
 
-  template <typename D>
-  std::map<std::string, typename D::State> fold_all(const RecordingHandler& reader) {
-    std::map<std::string, typename D::State> states;
-    for (const auto& r : reader.records) {
-      auto decoded = core::decode_event(*r.value);
-      const auto* event = decoded ? std::get_if<typename D::Event>(&decoded->event) : nullptr;
-      if (event == nullptr) continue;
-      auto& state = states[decoded->meta.aggregate_id];
-      EXPECT_EQ(decoded->meta.version, state.version.next())
-          << "versions of " << decoded->meta.aggregate_id;
-      state = D::evolve(state, *event);
-    }
-    return states;
-  }
-
   void run_for(core::Duration d) { world_.kernel().run_until(world_.kernel().now() + d); }
 
   std::map<std::string, int> events_;  // "<process> <event>" -> count; outlives the world
@@ -142,8 +123,7 @@ class ScenarioTest : public testing::Test {
   Process* client_ = nullptr;
   std::unique_ptr<sim::HttpClient> http_;
   std::unique_ptr<core::Producer> producer_;
-  std::vector<std::unique_ptr<RecordingHandler>> readers_;
-  std::vector<std::unique_ptr<core::Consumer>> consumers_;
+  std::unique_ptr<testing_support::TopicReaders> readers_;
   RecordingHandler* orders_ = nullptr;
   RecordingHandler* shipments_ = nullptr;
   RecordingHandler* stock_ = nullptr;
@@ -181,8 +161,8 @@ TEST_F(ScenarioTest, AThousandOrdersThroughCrashesEndConsistent) {
   EXPECT_EQ(answers_[0], 0) << "a client gave up";
   EXPECT_GT(events_["orders-3 consumer_fenced"], 0) << "the paused instance must wake up fenced";
   EXPECT_EQ(placed_.size(), static_cast<std::size_t>(kOrders));
-  const auto orders = fold_all<core::OrderDecider>(*orders_);
-  const auto shipments = fold_all<core::ShipmentDecider>(*shipments_);
+  const auto orders = testing_support::fold_events<core::OrderDecider>(*orders_);
+  const auto shipments = testing_support::fold_events<core::ShipmentDecider>(*shipments_);
   ASSERT_EQ(orders.size(), static_cast<std::size_t>(kOrders));
   std::map<std::string, int> by_status;
   for (const auto& [id, order] : orders) {
@@ -192,7 +172,7 @@ TEST_F(ScenarioTest, AThousandOrdersThroughCrashesEndConsistent) {
   EXPECT_GT(by_status["delivered"], 0);
   EXPECT_GT(by_status["cancelled"], 0);
 
-  for (const auto& [sku, s] : fold_all<core::StockDecider>(*stock_)) {
+  for (const auto& [sku, s] : testing_support::fold_events<core::StockDecider>(*stock_)) {
     EXPECT_TRUE(s.conserved()) << sku;
     EXPECT_EQ(s.reserved, core::Quantity{0}) << sku;
   }
