@@ -14,7 +14,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   walkthrough->add_option("--seed", options.seed, "Seed for the choice of outcomes");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version exit 0; any other bad usage exits 2.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   if (*walkthrough) return orderflow::cli::run_walkthrough(options);
   return 2;
 }
