@@ -277,7 +277,8 @@ TEST(JsonParse, SurrogatePairs) {
 
 TEST(JsonParse, RawUtf8) {
   EXPECT_EQ(parsed("\"aé€😀\x7F\""), Json("aé€😀\x7F"));
-  EXPECT_EQ(parsed("{\"ключ\": \"значение\"}").find("ключ")->as_string()->size(), 16);
+  const Json object = parsed("{\"ключ\": \"значение\"}");
+  EXPECT_EQ(object.find("ключ")->as_string()->size(), 16);
 }
 
 TEST(JsonParse, Integers) {
