@@ -13,6 +13,7 @@
 #include "services/topics.h"
 #include "sim/world.h"
 #include "tests/support/recording_handler.h"
+#include "tests/support/topic_readers.h"
 
 namespace orderflow::services {
 namespace {
@@ -54,19 +55,14 @@ class OrdersTest : public testing::Test {
     p.start();
     client_ = &world_.add_process("client");
     client_->start();
+    readers_ = std::make_unique<testing_support::TopicReaders>(world_, *client_);
     producer_ = world_.broker(*client_).make_producer({.client_id = "client"});
     events_ = &read(kOrderEvents);
     outcomes_ = &read(kOrderOutcomes);
     dlq_ = &read(std::string(kOrderCommands) + ".dlq");
   }
 
-  Reader& read(const std::string& topic) {
-    auto& reader = readers_.emplace_back(std::make_unique<Reader>());
-    consumers_.push_back(world_.broker(*client_).make_consumer(
-        {.group_id = "reader-" + topic, .client_id = "reader"}, *reader));
-    consumers_.back()->subscribe({topic});
-    return *reader;
-  }
+  Reader& read(const std::string& topic) { return readers_->read(topic); }
 
   void send(const std::string& topic, const std::string& key, std::string value) {
     producer_->send({topic, key, std::move(value), {}, std::nullopt},
@@ -116,8 +112,7 @@ class OrdersTest : public testing::Test {
   sim::World world_;
   Process* client_ = nullptr;
   std::unique_ptr<core::Producer> producer_;
-  std::vector<std::unique_ptr<Reader>> readers_;
-  std::vector<std::unique_ptr<core::Consumer>> consumers_;
+  std::unique_ptr<testing_support::TopicReaders> readers_;
   Reader* events_ = nullptr;
   Reader* outcomes_ = nullptr;
   Reader* dlq_ = nullptr;

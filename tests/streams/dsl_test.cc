@@ -17,6 +17,7 @@
 #include "core/ports/memory_state_store.h"
 #include "sim/world.h"
 #include "tests/support/recording_handler.h"
+#include "tests/support/topic_readers.h"
 
 namespace orderflow::core {
 namespace {
@@ -93,13 +94,12 @@ class DslTest : public testing::TestWithParam<std::uint64_t> {
   }
 
   Reader& read(const std::string& topic) {
-    Process& p = world_.add_process("reader-" + topic);
-    p.start();
-    auto& reader = readers_.emplace_back(std::make_unique<Reader>());
-    consumers_.push_back(world_.broker(p).make_consumer(
-        {.group_id = "reader-" + topic, .client_id = "reader"}, *reader));
-    consumers_.back()->subscribe({topic});
-    return *reader;
+    if (!readers_) {
+      Process& p = world_.add_process("readers");
+      p.start();
+      readers_ = std::make_unique<testing_support::TopicReaders>(world_, p);
+    }
+    return readers_->read(topic);
   }
 
   void run_for(Duration d) { world_.kernel().run_until(world_.kernel().now() + d); }
@@ -116,8 +116,7 @@ class DslTest : public testing::TestWithParam<std::uint64_t> {
   World world_;
   Process* feeder_ = nullptr;
   std::unique_ptr<Producer> producer_;
-  std::vector<std::unique_ptr<Reader>> readers_;
-  std::vector<std::unique_ptr<Consumer>> consumers_;
+  std::unique_ptr<testing_support::TopicReaders> readers_;
 };
 
 TEST_P(DslTest, FilterMapFlatMapAndToOutputEachRecordOnce) {
