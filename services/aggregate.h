@@ -62,7 +62,7 @@ std::expected<core::AggregateVersion, core::Rejection> execute(
   if (!decision) return std::unexpected(decision.error());
   std::string log = store.get(id).value_or("");
   for (const auto& event : *decision) {
-    state = D::evolve(state, event);
+    state = D::evolve(std::move(state), event);
     const core::EventMeta event_meta{
         core::EventId{meta.command_id + "/" + std::to_string(state.version.value())},
         id,

@@ -67,7 +67,7 @@ template <Decider D, typename Range>
 [[nodiscard]] typename D::State fold(const Range& events) {
   typename D::State state = D::initial();
   for (const auto& event : events) {
-    state = D::evolve(state, event);
+    state = D::evolve(std::move(state), event);
   }
   return state;
 }
