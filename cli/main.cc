@@ -1,6 +1,7 @@
 // `orderflow`: the command-line entry point.
 #include <CLI/CLI.hpp>
 
+#include "cli/sim.h"
 #include "cli/walkthrough.h"
 
 int main(int argc, char** argv) {
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   walkthrough->add_option("--seed", options.seed, "Seed for the choice of outcomes");
 
+  orderflow::cli::SimOptions sim_options;
+  CLI::App* sim = orderflow::cli::add_sim_commands(app, sim_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -21,5 +25,6 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*walkthrough) return orderflow::cli::run_walkthrough(options);
+  if (*sim) return orderflow::cli::run_sim_command(*sim, sim_options);
   return 2;
 }
