@@ -65,15 +65,19 @@ AggregateLog<Event> read_log(const adapters::SimCluster& cluster, const std::str
 // extend the aggregate's history (duplicates and conflicts dropped).
 template <typename Event>
 std::map<std::string, std::vector<typename AggregateLog<Event>::Entry>> check_versions(
-    const AggregateLog<Event>& log, const std::string& what, Violations& out) {
+    const AggregateLog<Event>& log, const std::string& what, Violations& out,
+    bool redelivery_allowed = false) {
   std::map<std::string, std::vector<typename AggregateLog<Event>::Entry>> clean;
   for (const auto& [id, entries] : log.by_id) {
-    std::set<std::string> seen_ids;
+    std::map<std::string, std::int64_t> seen_ids;  // event id -> its version
     std::int64_t version = 0;
     for (const auto& e : entries) {
       const std::string where = what + " " + id + " v" + std::to_string(e.meta.version.value()) +
                                 " at offset " + std::to_string(e.offset.value());
-      if (!seen_ids.insert(e.meta.event_id.str()).second) {
+      const auto [seen, first] = seen_ids.emplace(e.meta.event_id.str(), e.meta.version.value());
+      // At least once, a record may be written again: the same event, same version.
+      if (!first && redelivery_allowed && seen->second == e.meta.version.value()) continue;
+      if (!first) {
         out.push_back(violation("event_sourcing", "applied_twice",
                                 "event " + e.meta.event_id.str() + " again: " + where, e.at));
         continue;
@@ -146,9 +150,10 @@ std::map<std::string, typename D::State> fold_checked(const Entries& by_id, cons
 }
 
 std::map<std::string, core::OrderState> fold_orders(const adapters::SimCluster& cluster,
-                                                    Violations& out) {
+                                                    Violations& out, bool at_least_once = true) {
   const auto log = read_log<core::OrderEvent>(cluster, services::kOrderEvents, out);
-  return fold_checked<core::OrderDecider>(check_versions(log, "order", out), "order", out);
+  return fold_checked<core::OrderDecider>(check_versions(log, "order", out, at_least_once), "order",
+                                          out);
 }
 
 }  // namespace
@@ -169,12 +174,12 @@ std::vector<CommittedRecord> committed_records(const adapters::SimCluster& clust
 }
 
 Violations check_event_sourcing(const adapters::SimCluster& cluster, const ClientHistory& clients,
-                                CheckSummary& summary) {
+                                bool at_least_once, CheckSummary& summary) {
   Violations out;
-  const auto orders = fold_orders(cluster, out);
+  const auto orders = fold_orders(cluster, out, at_least_once);
 
   const auto shipment_log = read_log<core::ShipmentEvent>(cluster, services::kShipmentEvents, out);
-  const auto shipment_entries = check_versions(shipment_log, "shipment", out);
+  const auto shipment_entries = check_versions(shipment_log, "shipment", out, at_least_once);
   const auto shipments = fold_checked<core::ShipmentDecider>(shipment_entries, "shipment", out);
 
   // Dispatch only with the order's approval and never for a cancelled order; at
@@ -206,7 +211,7 @@ Violations check_event_sourcing(const adapters::SimCluster& cluster, const Clien
 
   // Stock: conserved after every event; nothing reserved once every order is done.
   const auto stock_log = read_log<core::StockEvent>(cluster, services::kStockEvents, out);
-  const auto stock_entries = check_versions(stock_log, "stock", out);
+  const auto stock_entries = check_versions(stock_log, "stock", out, at_least_once);
   for (const auto& [sku, entries] : stock_entries) {
     auto state = core::StockDecider::initial();
     bool reported = false;
@@ -282,7 +287,7 @@ Violations check_cqrs(const adapters::SimCluster& cluster, const ClientHistory& 
   const auto shipment_log =
       read_log<core::ShipmentEvent>(cluster, services::kShipmentEvents, ignored);
   const auto shipments = fold_checked<core::ShipmentDecider>(
-      check_versions(shipment_log, "shipment", ignored), "shipment", ignored);
+      check_versions(shipment_log, "shipment", ignored, true), "shipment", ignored);
 
   std::map<std::string, std::map<std::string, std::string>> by_customer;
   std::map<core::Timestamp, std::int64_t> per_minute;

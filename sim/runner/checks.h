@@ -3,7 +3,8 @@
 //
 // Event sourcing (on the committed event logs):
 //   version_gap, version_conflict     per aggregate, versions run 1, 2, 3 ...
-//   applied_twice                     one event id at two offsets
+//   applied_twice                     one event id at two offsets (at least once: the
+//                                     same event written again is allowed)
 //   illegal_transition                an event its aggregate's state does not allow
 //   lost_command                      a command answered 202 with no outcome
 //   lost_order                        a placement answered 202 with no OrderPlaced
@@ -70,7 +71,8 @@ struct CheckSummary {
 };
 
 [[nodiscard]] Violations check_event_sourcing(const adapters::SimCluster& cluster,
-                                              const ClientHistory& clients, CheckSummary& summary);
+                                              const ClientHistory& clients, bool at_least_once,
+                                              CheckSummary& summary);
 [[nodiscard]] Violations check_cqrs(const adapters::SimCluster& cluster,
                                     const ClientHistory& clients,
                                     const std::vector<QueryModels>& models, int partitions);

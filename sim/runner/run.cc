@@ -382,7 +382,8 @@ class Run {
   void check() {
     auto& v = result_.violations;
     CheckSummary summary;
-    for (auto& x : check_event_sourcing(world_.cluster(), history_, summary))
+    for (auto& x :
+         check_event_sourcing(world_.cluster(), history_, s_.mode() == v1::AT_LEAST_ONCE, summary))
       v.push_back(std::move(x));
     std::vector<QueryModels> models;
     for (int i = 1; i <= s_.topology().query(); ++i) {
