@@ -35,7 +35,7 @@ struct CanaryHome {
 constexpr CanaryHome kCanaryHomes[] = {
     {core::hooks::Canary::kCommitBeforeProduce, "crash-restart"},
     {core::hooks::Canary::kNoTransactions, "zombie-fencing"},
-    {core::hooks::Canary::kProjectionWithoutVersionCheck, "at-least-once"},
+    {core::hooks::Canary::kProjectionWithoutVersionCheck, "crash-restart"},
     {core::hooks::Canary::kSkipStoreRestore, "disk-loss"},
     {core::hooks::Canary::kNoCompensationOnCancel, "smoke"},
     {core::hooks::Canary::kNonIdempotentRetries, "lost-acks"},

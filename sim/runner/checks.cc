@@ -267,14 +267,24 @@ Violations check_liveness(const adapters::SimCluster& cluster) {
   Violations out;
   int open = 0;
   std::string first;
-  for (const auto& [id, order] : fold_orders(cluster, ignored)) {
+  const auto orders = fold_orders(cluster, ignored);
+  for (const auto& [id, order] : orders) {
     if (order.terminal()) continue;
-    if (open++ == 0) first = id + " is " + std::string(to_string(order.status));
+    if (open++ > 0) continue;
+    // Name where the first stuck order's saga stopped.
+    first = id + " is " + std::string(to_string(order.status));
+    const auto shipment_log =
+        read_log<core::ShipmentEvent>(cluster, services::kShipmentEvents, ignored);
+    const auto it = shipment_log.by_id.find("s-" + id);
+    first += "; shipment events:";
+    if (it == shipment_log.by_id.end()) first += " none";
+    for (const auto& e : it == shipment_log.by_id.end() ? decltype(it->second){} : it->second) {
+      first += " " + e.event_type;
+    }
   }
   if (open > 0) {
-    out.push_back(
-        violation("liveness", "not_terminal",
-                  std::to_string(open) + " orders unfinished at the end; first: " + first));
+    out.push_back(violation("liveness", "not_terminal",
+                            std::to_string(open) + " orders unfinished at the end; first: " + first));
   }
   return out;
 }
