@@ -192,11 +192,16 @@ core::Result<core::Offset> SimCluster::produce(int at, const ProduceBatch& batch
   }
 
   const Offset base = log.end();
-  for (const auto& r : *batch.records) {
+  const std::size_t count = batch.records->size();
+  const bool with_ids = batch.send_ids != nullptr && batch.send_ids->size() == count;
+  for (std::size_t i = 0; i < count; ++i) {
+    const core::ProducerRecord& r = (*batch.records)[i];
     log.records.push_back(StoredRecord{log.end(), r.key, r.value, r.headers, batch.timestamp,
                                        batch.producer_id, batch.epoch, batch.transactional});
+    if (with_ids) log.records.back().send_id = (*batch.send_ids)[i];
   }
-  records_appended_ += batch.records->size();
+  records_appended_ += count;
+  if (recording_) history_.record_append(history_.intern(batch.tp), base, count);
   if (batch.transactional) log.open_transactions.try_emplace(batch.producer_id, base);
 
   if (idempotent) {
@@ -245,6 +250,7 @@ core::Result<FetchResult> SimCluster::fetch(int at, const core::TopicPartition& 
     }
     result.records.push_back(
         core::ConsumerRecord{tp, r.offset, r.key, r.value, r.headers, r.timestamp});
+    if (recording_) result.send_ids.push_back(r.send_id);
   }
   result.next_offset = next;
   return result;
@@ -351,8 +357,14 @@ void SimCluster::complete_transaction(const std::string& txn_id, bool commit,
                                       std::string_view why) {
   Transaction& txn = transactions_[txn_id];
   if (!txn.open) return;
-  for (const auto& tp : txn.partitions)
+  std::vector<LogPosition> covered;
+  for (const auto& tp : txn.partitions) {
+    if (recording_) collect_covered(tp, txn.producer.id, covered);
     write_marker(tp, txn.producer.id, txn.producer.epoch, commit);
+  }
+  if (recording_) {
+    history_.record_txn_outcome(txn_id, txn.producer.id, txn.producer.epoch, commit, covered);
+  }
   if (commit) {
     for (const auto& [group, offsets] : txn.pending_offsets) groups_->commit(group, offsets);
   }
@@ -388,6 +400,7 @@ void SimCluster::write_marker(const core::TopicPartition& tp, core::ProducerId p
   control.control = true;
   control.commit = commit;
   l.records.push_back(std::move(control));
+  if (recording_) history_.record_append(history_.intern(tp), marker, 1);
   // A marker with a newer epoch fences older ones on this partition too.
   auto& producer = l.producers[pid];
   if (epoch > producer.epoch) producer = PartitionLog::ProducerState{epoch, -1, {}};
@@ -395,6 +408,19 @@ void SimCluster::write_marker(const core::TopicPartition& tp, core::ProducerId p
   if (open == l.open_transactions.end()) return;
   if (!commit) l.aborted.push_back(AbortedRange{pid, open->second, marker});
   l.open_transactions.erase(open);
+}
+
+// The records of `pid`'s open transaction on `tp`, before its marker is written.
+void SimCluster::collect_covered(const core::TopicPartition& tp, core::ProducerId pid,
+                                 std::vector<LogPosition>& out) {
+  const PartitionLog& l = *log(tp);
+  auto open = l.open_transactions.find(pid);
+  if (open == l.open_transactions.end()) return;
+  const TpIndex index = history_.intern(tp);
+  for (Offset o = std::max(open->second, l.log_start); o < l.end(); o = o.next()) {
+    const StoredRecord& r = l.records[static_cast<std::size_t>(o.value() - l.log_start.value())];
+    if (r.producer_id == pid && r.transactional && !r.control) out.push_back({index, o});
+  }
 }
 
 void SimCluster::arm_expiry(const std::string& txn_id) {

@@ -14,6 +14,10 @@
 // leader change (acks=all); a leader change makes the partition unavailable for a
 // failover window, during which requests fail with `not_leader_for_partition`.
 //
+// History: after `enable_history()` the cluster and its clients record what they
+// do into a `KafkaHistory` (history.h) for the Kafka checker; off by default, when
+// recording costs a null check per request.
+//
 // Threading: the simulator's one thread. Owned by the `World`.
 #pragma once
 
@@ -25,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/sim_broker/history.h"
 #include "core/ports/broker.h"
 #include "sim/kernel.h"
 #include "sim/network.h"
@@ -55,6 +60,9 @@ struct StoredRecord {
   bool transactional = false;
   bool control = false;  // a transaction marker
   bool commit = false;   // for markers: commit (true) or abort (false)
+  // The `send` call that stored it, when history is on; internal to the
+  // simulator, never visible through the port.
+  SendId send_id = kNoSend;
 };
 
 struct AbortedRange {
@@ -97,6 +105,8 @@ struct ProduceBatch {
   // Shared with the producer's retry buffer: a batch is never copied on its way.
   std::shared_ptr<const std::vector<core::ProducerRecord>> records;
   core::Timestamp timestamp;
+  // One per record when history is on, else null; shared with the retry buffer too.
+  std::shared_ptr<const std::vector<SendId>> send_ids;
 };
 
 struct FetchResult {
@@ -104,6 +114,7 @@ struct FetchResult {
   core::Offset next_offset;  // where the next fetch should start
   core::Offset high_watermark;
   core::Offset last_stable;
+  std::vector<SendId> send_ids;  // one per record when history is on, else empty
 };
 
 class SimCluster {
@@ -114,6 +125,7 @@ class SimCluster {
   SimCluster& operator=(const SimCluster&) = delete;
 
   [[nodiscard]] sim::Kernel& kernel() { return kernel_; }
+  [[nodiscard]] const sim::Kernel& kernel() const { return kernel_; }
   [[nodiscard]] sim::Network& network() { return network_; }
   [[nodiscard]] const ClusterConfig& config() const { return config_; }
   [[nodiscard]] GroupCoordinator& groups() { return *groups_; }
@@ -168,6 +180,12 @@ class SimCluster {
   [[nodiscard]] bool has_pending_txn_offsets(const std::string& group,
                                              const core::TopicPartition& tp) const;
 
+  // History: off until enabled, then on for good. `recording()` is null while off.
+  void enable_history() { recording_ = true; }
+  [[nodiscard]] bool history_enabled() const { return recording_; }
+  [[nodiscard]] const KafkaHistory& history() const { return history_; }
+  [[nodiscard]] KafkaHistory* recording() { return recording_ ? &history_ : nullptr; }
+
   // Statistics for tests and benchmarks.
   [[nodiscard]] std::uint64_t records_appended() const { return records_appended_; }
 
@@ -189,6 +207,8 @@ class SimCluster {
   void write_marker(const core::TopicPartition& tp, core::ProducerId pid, core::ProducerEpoch epoch,
                     bool commit);
   void arm_expiry(const std::string& txn_id);
+  void collect_covered(const core::TopicPartition& tp, core::ProducerId pid,
+                       std::vector<LogPosition>& out);
   void trace(std::string_view name, core::Fields fields);
 
   sim::Kernel& kernel_;
@@ -201,6 +221,9 @@ class SimCluster {
   std::int64_t next_producer_id_ = 1000;
   std::uint64_t records_appended_ = 0;
   std::unique_ptr<GroupCoordinator> groups_;
+  bool recording_ = false;
+  KafkaHistory history_{kernel_};
+  friend class KafkaHistoryTamper;
 };
 
 }  // namespace orderflow::adapters

@@ -58,10 +58,40 @@ void SimConsumer::log(std::string_view name, core::Fields fields) {
   client_.process->log().event(core::Severity::kInfo, name, fields);
 }
 
+KafkaHistory* SimConsumer::history() {
+  KafkaHistory* h = cluster_.recording();
+  if (h != nullptr && !history_id_) {
+    history_id_ = h->add_consumer(options_, mode_ == Mode::kSubscribed);
+  }
+  return h;
+}
+
+void SimConsumer::record_reset(const TopicPartition& tp, ConsumerEventKind kind,
+                               core::Offset offset) {
+  if (KafkaHistory* h = history()) h->record_reset(*history_id_, h->intern(tp), kind, offset);
+}
+
+void SimConsumer::record_resets(const std::vector<TopicPartition>& partitions,
+                                ConsumerEventKind kind) {
+  for (const auto& tp : partitions) record_reset(tp, kind);
+}
+
+void SimConsumer::record_deliveries(const FetchResult& fetched) {
+  KafkaHistory* h = history();
+  if (h == nullptr || fetched.records.empty()) return;
+  const TpIndex tp = h->intern(fetched.records.front().tp);
+  const bool with_ids = fetched.send_ids.size() == fetched.records.size();
+  for (std::size_t i = 0; i < fetched.records.size(); ++i) {
+    h->record_delivery(*history_id_, tp, fetched.records[i].offset,
+                       with_ids ? fetched.send_ids[i] : kNoSend);
+  }
+}
+
 void SimConsumer::stop() {
   mode_ = Mode::kClosed;
   joining_ = false;
   heartbeat_token_ = ++next_token_;
+  record_resets(owned(), ConsumerEventKind::kRevoked);
   partitions_.clear();
   alive_ = std::make_shared<int>(0);
 }
@@ -112,6 +142,7 @@ void SimConsumer::subscribe(std::vector<std::string> topics) {
   topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
   topics_ = std::move(topics);
   mode_ = Mode::kSubscribed;
+  if (KafkaHistory* h = history()) h->mark_subscribed(*history_id_);
   after(core::Duration{0}, [this] { rejoin("subscribed"); });
 }
 
@@ -184,6 +215,7 @@ bool SimConsumer::apply_assignment(const JoinGroupResponse& reply) {
                           {"revoked", revoked.size()}});
   if (!revoke(revoked)) return false;
   for (const auto& tp : added) partitions_[tp] = PartitionState{++next_token_, 0, {}, false};
+  record_resets(added, ConsumerEventKind::kRebalanceAssigned);
   if (!added.empty() && !notify([&] { handler_.on_assigned(added); })) return false;
   start_heartbeats();
   resolve_positions(added);
@@ -261,6 +293,7 @@ void SimConsumer::close(core::Completion done) {
   heartbeat_token_ = ++next_token_;
   after(core::Duration{0}, [this, member, done = std::move(done)] {
     const auto revoked = owned();
+    record_resets(revoked, ConsumerEventKind::kRevoked);
     partitions_.clear();
     if (member && !revoked.empty()) {
       const std::weak_ptr<int> alive = alive_;
@@ -297,6 +330,7 @@ void SimConsumer::leave_group(core::Completion done) {
 bool SimConsumer::revoke(const std::vector<TopicPartition>& partitions) {
   if (partitions.empty()) return true;
   for (const auto& tp : partitions) partitions_.erase(tp);
+  record_resets(partitions, ConsumerEventKind::kRevoked);
   ++revocations_pending_;
   return notify([&] {
     handler_.on_revoked_async(partitions, [this, alive = std::weak_ptr<int>(alive_)] {
@@ -311,6 +345,7 @@ bool SimConsumer::revoke(const std::vector<TopicPartition>& partitions) {
 
 bool SimConsumer::lose_all() {
   const auto lost = owned();
+  record_resets(lost, ConsumerEventKind::kLost);
   partitions_.clear();
   if (lost.empty()) return true;
   return notify([&] { handler_.on_lost(lost); });
@@ -334,11 +369,16 @@ void SimConsumer::assign(std::vector<core::TopicPartitionOffset> partitions) {
   mode_ = Mode::kAssigned;
   std::map<TopicPartition, core::Offset> wanted;
   for (const auto& p : partitions) wanted[p.tp] = p.offset;
-  std::erase_if(partitions_, [&](const auto& entry) { return !wanted.contains(entry.first); });
+  std::erase_if(partitions_, [&](const auto& entry) {
+    if (wanted.contains(entry.first)) return false;
+    record_reset(entry.first, ConsumerEventKind::kRevoked);
+    return true;
+  });
   for (const auto& [tp, offset] : wanted) {
     auto [it, created] = partitions_.try_emplace(tp);
     if (created) it->second.assignment = ++next_token_;
     it->second.position = offset;
+    record_reset(tp, ConsumerEventKind::kAssigned, offset);
     start_loop(tp, it->second);
   }
 }
@@ -347,6 +387,7 @@ void SimConsumer::seek(const core::TopicPartitionOffset& position) {
   auto it = partitions_.find(position.tp);
   if (!active() || it == partitions_.end()) return;
   it->second.position = position.offset;
+  record_reset(position.tp, ConsumerEventKind::kSought, position.offset);
   start_loop(position.tp, it->second);
 }
 
@@ -470,6 +511,7 @@ void SimConsumer::on_fetch(const TopicPartition& tp, std::uint64_t loop,
   if (state == nullptr) return;
   if (!reply) {
     if (reply.error().code == "offset_out_of_range") {
+      record_reset(tp, ConsumerEventKind::kOffsetReset);
       state->position.reset();
       state->loop = ++next_token_;
       reset_position(tp, state->assignment);
@@ -483,6 +525,7 @@ void SimConsumer::on_fetch(const TopicPartition& tp, std::uint64_t loop,
     after(kEmptyFetchBackoff, [this, tp, loop] { send_fetch(tp, loop); });
     return;
   }
+  record_deliveries(*reply);
   if (!notify([&] { handler_.on_records(reply->records); })) return;
   send_fetch(tp, loop);  // a no-op if the handler paused, sought or gave the partition up
 }

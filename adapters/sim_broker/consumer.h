@@ -151,6 +151,13 @@ class SimConsumer final : public core::Consumer {
   [[nodiscard]] int coordinator() const { return cluster_.coordinator_of(options_.group_id); }
   void log(std::string_view name, core::Fields fields);
 
+  // History (see history.h); each a no-op while the cluster records none.
+  [[nodiscard]] KafkaHistory* history();
+  void record_reset(const core::TopicPartition& tp, ConsumerEventKind kind,
+                    core::Offset offset = core::Offset{-1});
+  void record_resets(const std::vector<core::TopicPartition>& partitions, ConsumerEventKind kind);
+  void record_deliveries(const FetchResult& fetched);
+
   SimCluster& cluster_;
   ClientEndpoint client_;
   core::ConsumerOptions options_;
@@ -169,6 +176,7 @@ class SimConsumer final : public core::Consumer {
   std::size_t revocations_pending_ = 0;
   bool join_waiting_ = false;
   std::map<core::TopicPartition, PartitionState> partitions_;
+  std::optional<ClientIndex> history_id_;  // once it recorded anything
 };
 
 }  // namespace orderflow::adapters

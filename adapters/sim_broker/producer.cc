@@ -45,10 +45,24 @@ std::optional<core::Partition> SimProducer::choose_partition(const core::Produce
   return core::Partition{it->second};
 }
 
+SendId SimProducer::note_send(TpIndex tp) {
+  KafkaHistory* history = cluster_.recording();
+  if (history == nullptr) return kNoSend;
+  if (!history_id_) history_id_ = history->add_producer(options_);
+  return history->record_send(*history_id_, tp, transactional() ? txn_serial_ : 0);
+}
+
+void SimProducer::deliver(const core::DeliveryReport& report, SendId id,
+                          core::Result<core::RecordMetadata> result) {
+  if (id != kNoSend) cluster_.recording()->record_reported(id, result);
+  report(std::move(result));
+}
+
 void SimProducer::send(core::ProducerRecord record, core::DeliveryReport on_delivery) {
   auto refuse = [&](core::Error error) {
-    scheduler().post([report = std::move(on_delivery), error, token = owner()] {
-      if (!token.expired()) report(std::unexpected(error));
+    const SendId id = note_send(kNoTp);
+    scheduler().post([this, report = std::move(on_delivery), id, error, token = owner()] {
+      if (!token.expired()) deliver(report, id, std::unexpected(error));
     });
   };
   if (state_ == State::kFenced) {
@@ -65,7 +79,13 @@ void SimProducer::send(core::ProducerRecord record, core::DeliveryReport on_deli
   }
   core::TopicPartition tp{record.topic, *partition};
   record.partition = partition;
-  queues_[tp].waiting.emplace_back(std::move(record), std::move(on_delivery));
+  Queue& q = queues_[tp];
+  SendId send_id = kNoSend;
+  if (KafkaHistory* history = cluster_.recording()) {
+    if (q.history_tp == kNoTp) q.history_tp = history->intern(tp);
+    send_id = note_send(q.history_tp);
+  }
+  q.waiting.push_back({std::move(record), std::move(on_delivery), send_id});
   ++outstanding_;
   post_drain(tp);
 }
@@ -109,9 +129,14 @@ void SimProducer::drain(const core::TopicPartition& tp) {
     auto batch = std::make_shared<Batch>();
     batch->tp = tp;
     batch->deadline = now() + options_.delivery_timeout;
+    if (q.waiting.front().send_id != kNoSend) {
+      batch->send_ids = std::make_shared<std::vector<SendId>>();
+    }
     while (!q.waiting.empty() && batch->records->size() < kMaxBatchRecords) {
-      batch->records->push_back(std::move(q.waiting.front().first));
-      batch->reports.push_back(std::move(q.waiting.front().second));
+      Waiting& next = q.waiting.front();
+      batch->records->push_back(std::move(next.record));
+      batch->reports.push_back(std::move(next.report));
+      if (batch->send_ids) batch->send_ids->push_back(next.send_id);
       q.waiting.pop_front();
     }
     if (idempotent()) {
@@ -131,7 +156,8 @@ void SimProducer::send_batch(const std::shared_ptr<Batch>& batch) {
                        batch->first_sequence,
                        transactional(),
                        batch->records,
-                       now()};
+                       now(),
+                       batch->send_ids};
   const int leader = cluster_.leader_of(batch->tp);
   call<core::Offset>(
       cluster_, client_, leader, kRequestTimeout, owner(),
@@ -199,7 +225,7 @@ void SimProducer::complete(Batch& batch, core::Offset base) {
   batch.done = true;
   for (std::size_t i = 0; i < batch.reports.size(); ++i) {
     const core::Offset offset{base.value() + static_cast<std::int64_t>(i)};
-    batch.reports[i](core::RecordMetadata{batch.tp, offset});
+    deliver(batch.reports[i], send_id_of(batch, i), core::RecordMetadata{batch.tp, offset});
   }
   record_reported(batch.reports.size());
 }
@@ -210,14 +236,29 @@ void SimProducer::fail(Batch& batch, const core::Error& error) {
   if (transactional() && reported.kind == ErrorKind::kRetriable)
     reported.kind = ErrorKind::kAbortable;
   if (transactional() && !txn_error_) txn_error_ = reported;
-  for (auto& report : batch.reports) report(std::unexpected(reported));
+  for (std::size_t i = 0; i < batch.reports.size(); ++i) {
+    deliver(batch.reports[i], send_id_of(batch, i), std::unexpected(reported));
+  }
   record_reported(batch.reports.size());
   if (idempotent() && !transactional()) {
     // The sequence now has a gap the broker would never accept: start over with
-    // a fresh producer id, as the Java client bumps its epoch.
+    // a fresh producer id, as the Java client bumps its epoch. Batches still
+    // unacknowledged were sent under the old id and may be stored already; sent
+    // again under the new one they could be stored twice, so their outcome is
+    // unknown and they fail too.
     identity_.reset();
     identity_requested_ = false;
-    for (auto& [tp, q] : queues_) q.next_sequence = 0;
+    for (auto& [tp, q] : queues_) {
+      q.next_sequence = 0;
+      for (auto& other : q.unacked) {
+        if (other->done) continue;
+        other->done = true;
+        for (std::size_t i = 0; i < other->reports.size(); ++i) {
+          deliver(other->reports[i], send_id_of(*other, i), std::unexpected(reported));
+        }
+        record_reported(other->reports.size());
+      }
+    }
   }
 }
 
@@ -228,7 +269,7 @@ void SimProducer::fail_everything(const core::Error& error) {
     }
     q.unacked.clear();
     std::size_t waiting = q.waiting.size();
-    for (auto& [record, report] : q.waiting) report(std::unexpected(error));
+    for (auto& w : q.waiting) deliver(w.report, w.send_id, std::unexpected(error));
     q.waiting.clear();
     record_reported(waiting);
   }
@@ -343,6 +384,7 @@ core::Result<> SimProducer::begin_transaction() {
                       "begin_transaction needs an initialised producer with no open transaction");
   }
   state_ = State::kInTransaction;
+  ++txn_serial_;
   txn_error_.reset();
   txn_partitions_.clear();
   return {};
@@ -365,7 +407,7 @@ void SimProducer::add_partition(const core::TopicPartition& tp) {
           error.kind = ErrorKind::kAbortable;
           Queue& q = queues_[tp];
           const std::size_t waiting = q.waiting.size();
-          for (auto& [record, report] : q.waiting) report(std::unexpected(error));
+          for (auto& w : q.waiting) deliver(w.report, w.send_id, std::unexpected(error));
           q.waiting.clear();
           if (!txn_error_) txn_error_ = error;
           record_reported(waiting);
@@ -441,8 +483,9 @@ void SimProducer::abort_transaction(core::Completion done) {
   // first, so that their markers land after them.
   for (auto& [tp, q] : queues_) {
     const std::size_t waiting = q.waiting.size();
-    for (auto& [record, report] : q.waiting) {
-      report(make_error(ErrorKind::kAbortable, "transaction_aborted", "the transaction aborted"));
+    for (auto& w : q.waiting) {
+      deliver(w.report, w.send_id,
+              make_error(ErrorKind::kAbortable, "transaction_aborted", "the transaction aborted"));
     }
     q.waiting.clear();
     record_reported(waiting);
@@ -457,6 +500,10 @@ void SimProducer::end_transaction(bool commit, core::Completion done) {
                           commit](int broker) { return cluster.end_txn(broker, id, who, commit); },
                          now() + options_.delivery_timeout,
                          [this, commit, done = std::move(done)](core::Result<> result) {
+                           if (auto* history = cluster_.recording(); history && history_id_) {
+                             history->record_txn_end(*history_id_, txn_serial_, commit,
+                                                     result.has_value());
+                           }
                            if (!result) {
                              if (result.error().kind == ErrorKind::kFenced) {
                                enter_fenced(result.error());

@@ -58,18 +58,26 @@ class SimProducer final : public core::Producer {
     std::int32_t first_sequence = -1;
     std::shared_ptr<std::vector<core::ProducerRecord>> records =
         std::make_shared<std::vector<core::ProducerRecord>>();
+    std::shared_ptr<std::vector<SendId>> send_ids;  // only while history is recorded
     std::vector<core::DeliveryReport> reports;
     core::Timestamp deadline;
     bool in_flight = false;
     bool done = false;
   };
 
+  struct Waiting {
+    core::ProducerRecord record;
+    core::DeliveryReport report;
+    SendId send_id = kNoSend;
+  };
+
   struct Queue {
-    std::deque<std::pair<core::ProducerRecord, core::DeliveryReport>> waiting;
+    std::deque<Waiting> waiting;
     std::deque<std::shared_ptr<Batch>> unacked;  // in sequence order
     std::int32_t next_sequence = 0;
     bool drain_posted = false;
     bool resend_scheduled = false;
+    TpIndex history_tp = kNoTp;  // interned once history is on
   };
 
   [[nodiscard]] bool transactional() const { return options_.transactional_id.has_value(); }
@@ -79,6 +87,15 @@ class SimProducer final : public core::Producer {
   [[nodiscard]] core::Timestamp now() const { return cluster_.kernel().now(); }
 
   std::optional<core::Partition> choose_partition(const core::ProducerRecord& record);
+  // History: records a send on `tp` (kNoTp: refused before a partition was
+  // chosen) and returns its id; kNoSend while the cluster records none.
+  SendId note_send(TpIndex tp);
+  // Runs a delivery report, recording the outcome of send `id` first.
+  void deliver(const core::DeliveryReport& report, SendId id,
+               core::Result<core::RecordMetadata> result);
+  [[nodiscard]] static SendId send_id_of(const Batch& batch, std::size_t i) {
+    return batch.send_ids ? (*batch.send_ids)[i] : kNoSend;
+  }
   void post_drain(const core::TopicPartition& tp);
   bool ready_to_send(const core::TopicPartition& tp);
   void drain(const core::TopicPartition& tp);
@@ -115,6 +132,10 @@ class SimProducer final : public core::Producer {
   std::size_t outstanding_ = 0;  // records sent whose report has not run yet
   std::vector<std::function<void()>> flush_waiters_;
   std::map<std::string, std::int32_t> sticky_;  // keyless records: partition per topic
+  // History: this producer's index once it recorded anything, and the serial of
+  // its current transaction.
+  std::optional<ClientIndex> history_id_;
+  std::uint32_t txn_serial_ = 0;
 };
 
 }  // namespace orderflow::adapters

@@ -11,7 +11,7 @@
 #include "services/instances.h"
 #include "services/orders/http_api.h"
 #include "services/topics.h"
-// HISTORY #include "sim/checkers/kafka_history.h"
+#include "sim/checkers/kafka_history.h"
 #include "sim/http_client.h"
 #include "sim/runner/checks.h"
 #include "sim/runner/swarm.h"
@@ -88,7 +88,7 @@ class Run {
                 .cluster = {.brokers = scenario.topology().brokers(),
                             .default_partitions = scenario.topology().partitions()}}),
         workload_(world_.kernel().random().fork("workload")) {
-    // HISTORY world_.cluster().enable_history();
+    world_.cluster().enable_history();
     if (s_.has_swarm()) {
       Prng swarm = world_.kernel().random().fork("swarm");
       auto draw = draw_swarm(s_, swarm);
@@ -398,7 +398,7 @@ class Run {
       v.push_back(std::move(x));
     }
     for (auto& x : check_liveness(world_.cluster())) v.push_back(std::move(x));
-    // HISTORY for (auto& x : check_kafka_history(world_.cluster())) v.push_back(std::move(x));
+    for (auto& x : check_kafka_history(world_.cluster())) v.push_back(std::move(x));
     std::stable_sort(v.begin(), v.end(),
                      [](const Violation& a, const Violation& b) { return a.at < b.at; });
     result_.checks = invariant_names();
