@@ -13,6 +13,11 @@
 //   hooks::probe("streams.instance_fenced");
 //
 // Every canary and probe is listed here, so that a sweep knows what it did not see.
+// The fault points, and what firing one does:
+//   streams.commit_fails          the last commit step reports a retriable timeout
+//   streams.abort_before_commit   the open transaction aborts instead of committing
+//   orders.produce_times_out      a command's delivery report says it timed out (it
+//                                 was stored: the client gets 503 and retries)
 // Threading: the installed hooks are per thread; one simulated run per thread.
 #pragma once
 
@@ -47,7 +52,7 @@ inline constexpr std::array<std::string_view, 10> kProbes = {
     "streams.dead_lettered",            // a record went to a dead-letter topic
     "orders.cancel_refused",            // a cancel lost the race with dispatch
     "shipping.out_of_stock",            // a reservation found too little stock
-    "http.idempotent_replay",           // a retried POST was answered from its outcome
+    "orders.command_deduplicated",      // a retried or redelivered command was seen before
 };
 
 class SimHooks {

@@ -1,5 +1,6 @@
 #include "services/instances.h"
 
+#include "core/sim_hooks.h"
 #include "services/orders/command_processor.h"
 #include "services/topics.h"
 
@@ -37,8 +38,12 @@ std::vector<core::TopicSpec> service_topics(int partitions) {
   return topics;
 }
 
+// The canary kNonIdempotentRetries drops idempotence from the command producer, which
+// still retries: a lost acknowledgement then stores a command twice.
 OrdersInstance::OrdersInstance(const InstanceEnv& env)
-    : producer_(env.broker.make_producer({.client_id = env.instance_id + "-api"})) {
+    : producer_(env.broker.make_producer(
+          {.client_id = env.instance_id + "-api",
+           .idempotent = !core::hooks::canary(core::hooks::Canary::kNonIdempotentRetries)})) {
   outcomes_.start(env.broker);
   api_ = std::make_unique<OrdersApi>(*producer_, outcomes_, env.clock, env.log);
   runtime_ = make_runtime(env, "orders", {order_command_topology()});

@@ -2,20 +2,38 @@
 #include <deque>
 
 #include "core/check.h"
+#include "core/sim_hooks.h"
 #include "core/streams/streams.h"
+
+// Simulation hooks of the runtime (see core/sim_hooks.h).
+//   Fault points:
+//     streams.commit_fails         the last step of a commit (`commit_transaction`, or the
+//                                  consumer's offset commit) times out before reaching the
+//                                  coordinator: a retriable error, retried.
+//     streams.abort_before_commit  the open transaction is aborted instead of committed, as
+//                                  after an abortable error.
+//   Canaries: kCommitBeforeProduce, kNoTransactions, kSkipStoreRestore.
+//   Probes: streams.instance_fenced, streams.revoked_mid_transaction,
+//     streams.lost_mid_transaction, streams.store_restored, streams.transaction_aborted,
+//     streams.commit_retried, streams.dead_lettered.
 
 namespace orderflow::core {
 namespace {
 
+using hooks::Canary;
+
 constexpr std::size_t kRecordsPerTurn = 200;  // per task, before other work may run
 constexpr Duration kRestorePoll = std::chrono::milliseconds{20};
+constexpr int kCommitAttempts = 5;  // of the last step of a commit, on retriable errors
+constexpr Duration kCommitRetryBackoff = std::chrono::milliseconds{50};
 
 }  // namespace
 
 // Applies changelog records to the stores of the task being restored.
 class StreamsRuntime::RestoreHandler final : public ConsumerHandler {
  public:
-  RestoreHandler(StreamsRuntime& runtime, TaskId task) : runtime_(runtime), task_(task) {}
+  RestoreHandler(StreamsRuntime& runtime, TaskId task, std::uint64_t restore)
+      : runtime_(runtime), task_(task), restore_(restore) {}
   void on_assigned(const std::vector<TopicPartition>&) override {}
   void on_revoked(const std::vector<TopicPartition>&) override {}
   void on_lost(const std::vector<TopicPartition>&) override {}
@@ -27,6 +45,7 @@ class StreamsRuntime::RestoreHandler final : public ConsumerHandler {
  private:
   StreamsRuntime& runtime_;
   TaskId task_;
+  std::uint64_t restore_;
 };
 
 // A task: the processor and stores of one sub-topology's input partition number.
@@ -74,6 +93,8 @@ class StreamsRuntime::Task final : public TaskContext {
   std::deque<ConsumerRecord> pending;
   std::map<TopicPartition, Offset> consumed;  // next offset to read, per input partition
   std::map<std::string, Offset> restore_end;  // changelog end per store being restored
+  std::uint64_t restored_records = 0;         // replayed by the restore in progress
+  std::uint64_t restore = 0;  // the restore in progress (none: 0); older ones' callbacks are stale
   std::unique_ptr<RestoreHandler> restore_handler;
   std::unique_ptr<Consumer> restorer;
   bool restored = false;
@@ -89,14 +110,15 @@ class StreamsRuntime::Task final : public TaskContext {
 };
 
 void StreamsRuntime::RestoreHandler::on_records(const std::vector<ConsumerRecord>& records) {
-  auto it = runtime_.tasks_.find(task_);
-  if (it == runtime_.tasks_.end()) return;
-  Task& task = *it->second;
+  Task* restoring = runtime_.restoring(task_, restore_);
+  if (restoring == nullptr) return;
+  Task& task = *restoring;
   for (const auto& r : records) {
     for (const auto& [name, store] : task.stores()) {
       if (runtime_.changelog_topic(name) != r.tp.topic) continue;
       store->apply(ChangelogEntry{r.key.value_or(""), r.value});
       ++runtime_.stats_.restored_records;
+      ++task.restored_records;
     }
   }
 }
@@ -108,7 +130,9 @@ StreamsRuntime::StreamsRuntime(Broker& broker, Scheduler& scheduler, Clock& cloc
       clock_(clock),
       log_(log),
       stores_(std::move(stores)),
-      config_(std::move(config)) {}
+      config_(std::move(config)) {
+  if (hooks::canary(Canary::kNoTransactions)) config_.guarantee = Guarantee::kAtLeastOnce;
+}
 
 StreamsRuntime::~StreamsRuntime() = default;
 
@@ -266,7 +290,9 @@ void StreamsRuntime::create_task(TaskId id) {
 }
 
 void StreamsRuntime::start_restore(Task& task) {
+  drop_restorer(task);
   task.restored = false;
+  task.restored_records = 0;
   task.pending.clear();
   task.consumed.clear();
   if (task.stores().empty()) return finish_restore(task);
@@ -275,31 +301,32 @@ void StreamsRuntime::start_restore(Task& task) {
     store->discard_changes();  // what an earlier incarnation never committed
     if (!store->checkpoint()) store->clear();
   }
-  task.restore_handler = std::make_unique<RestoreHandler>(*this, task.id());
+  if (hooks::canary(Canary::kSkipStoreRestore)) return finish_restore(task);
+  task.restore = ++restores_;
+  task.restore_handler = std::make_unique<RestoreHandler>(*this, task.id(), task.restore);
   task.restorer = broker_.make_consumer(
       {.group_id = "", .client_id = config_.instance_id + "-restore"}, *task.restore_handler);
   // The stores must reach the end each changelog has now.
   auto remaining = std::make_shared<std::size_t>(task.stores().size());
   for (const auto& [name, store] : task.stores()) {
     const TopicPartition changelog{changelog_topic(name), task.partition()};
-    task.restorer->watermarks(
-        changelog, [this, id = task.id(), name, remaining, alive = token()](Result<Watermarks> w) {
-          if (alive.expired()) return;
-          auto it = tasks_.find(id);
-          if (it == tasks_.end() || !it->second->restorer) return;
-          Task& t = *it->second;
-          t.restore_end[name] = w ? w->high : Offset{0};
-          if (!w)
-            log_.event(Severity::kWarn, "restore_watermarks_failed", {{"code", w.error().code}});
-          if (--*remaining > 0) return;
-          std::vector<TopicPartitionOffset> from;
-          for (const auto& [store_name, s] : t.stores()) {
-            from.push_back(
-                {{changelog_topic(store_name), id.partition}, s->checkpoint().value_or(Offset{0})});
-          }
-          t.restorer->assign(from);
-          check_restored(t);
-        });
+    task.restorer->watermarks(changelog, [this, id = task.id(), restore = task.restore, name,
+                                          remaining, alive = token()](Result<Watermarks> w) {
+      if (alive.expired()) return;
+      Task* restoring = this->restoring(id, restore);
+      if (restoring == nullptr) return;
+      Task& t = *restoring;
+      t.restore_end[name] = w ? w->high : Offset{0};
+      if (!w) log_.event(Severity::kWarn, "restore_watermarks_failed", {{"code", w.error().code}});
+      if (--*remaining > 0) return;
+      std::vector<TopicPartitionOffset> from;
+      for (const auto& [store_name, s] : t.stores()) {
+        from.push_back(
+            {{changelog_topic(store_name), id.partition}, s->checkpoint().value_or(Offset{0})});
+      }
+      t.restorer->assign(from);
+      check_restored(t);
+    });
   }
 }
 
@@ -307,32 +334,46 @@ void StreamsRuntime::check_restored(Task& task) {
   for (const auto& [name, end] : task.restore_end) {
     const auto at = task.restorer->position({changelog_topic(name), task.partition()});
     if (!at || *at < end) {
-      scheduler_.schedule_after(kRestorePoll, [this, id = task.id(), alive = token()] {
-        if (alive.expired()) return;
-        auto it = tasks_.find(id);
-        if (it != tasks_.end() && it->second->restorer) check_restored(*it->second);
-      });
+      scheduler_.schedule_after(kRestorePoll,
+                                [this, id = task.id(), restore = task.restore, alive = token()] {
+                                  if (alive.expired()) return;
+                                  if (Task* restoring = this->restoring(id, restore))
+                                    check_restored(*restoring);
+                                });
       return;
     }
   }
   for (const auto& [name, end] : task.restore_end) task.store(name).set_checkpoint(end);
+  if (task.restored_records > 0) hooks::probe("streams.store_restored");
   finish_restore(task);
 }
 
 void StreamsRuntime::finish_restore(Task& task) {
-  task.restore_end.clear();
+  drop_restorer(task);
   task.restored = true;
-  // The restore consumer goes away outside its own callbacks.
-  if (task.restorer) {
-    auto gone =
-        std::make_shared<std::pair<std::unique_ptr<Consumer>, std::unique_ptr<RestoreHandler>>>(
-            std::move(task.restorer), std::move(task.restore_handler));
-    scheduler_.post([gone] {});
-  }
   log_.event(Severity::kInfo, "task_restored",
              {{"topology", static_cast<std::int64_t>(task.id().topology)},
               {"partition", task.partition().value()}});
   consumer_->resume(task.inputs());
+}
+
+// The task `id` if restore number `restore` is still in progress on it.
+StreamsRuntime::Task* StreamsRuntime::restoring(TaskId id, std::uint64_t restore) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end() || it->second->restore != restore || !it->second->restorer) return nullptr;
+  return it->second.get();
+}
+
+// Stops the task's restore, if one runs, so that none of its callbacks acts any more;
+// the restore consumer goes away outside its own callbacks.
+void StreamsRuntime::drop_restorer(Task& task) {
+  task.restore = 0;
+  task.restore_end.clear();
+  if (!task.restorer) return;
+  auto gone =
+      std::make_shared<std::pair<std::unique_ptr<Consumer>, std::unique_ptr<RestoreHandler>>>(
+          std::move(task.restorer), std::move(task.restore_handler));
+  scheduler_.post([gone] {});
 }
 
 void StreamsRuntime::on_revoked(const std::vector<TopicPartition>& partitions) {
@@ -348,6 +389,7 @@ void StreamsRuntime::on_revoked_async(const std::vector<TopicPartition>& partiti
       it->second->closing = true;
     }
   }
+  if (in_transaction_) hooks::probe("streams.revoked_mid_transaction");
   // What the revoked tasks did is committed before they go, and the consumer
   // waits for it: the new owner starts from the offsets committed here.
   commit(std::move(done));
@@ -364,6 +406,7 @@ void StreamsRuntime::on_lost(const std::vector<TopicPartition>& partitions) {
       it->second->closing = true;
     }
   }
+  if (in_transaction_) hooks::probe("streams.lost_mid_transaction");
   fail_round(Error{ErrorKind::kAbortable, "partitions_lost", "the group moved our partitions"});
 }
 
@@ -418,9 +461,20 @@ void StreamsRuntime::process_some() {
         task->processor().on_stream_time(*task, task->stream_time());
       }
     }
+    if (hooks::canary(Canary::kCommitBeforeProduce)) commit_inputs_early(*task);
     more = more || !task->pending.empty();
   }
   if (more) schedule_processing();
+}
+
+// The canary kCommitBeforeProduce: the task's input offsets are committed as soon
+// as its records are processed, before their outputs are, so a crash in between
+// loses those records.
+void StreamsRuntime::commit_inputs_early(const Task& task) {
+  std::vector<TopicPartitionOffset> offsets;
+  for (const auto& [tp, next] : task.consumed) offsets.push_back({tp, next});
+  if (offsets.empty()) return;
+  consumer_->commit(std::move(offsets), [](Result<>) {});
 }
 
 void StreamsRuntime::schedule_wall_clock() {
@@ -449,6 +503,7 @@ void StreamsRuntime::send_in_round(ProducerRecord record) {
 
 void StreamsRuntime::dead_letter(const ConsumerRecord& record, const Poison& poison) {
   ++stats_.dead_lettered;
+  hooks::probe("streams.dead_lettered");
   log_.event(Severity::kWarn, "record_dead_lettered",
              {{"topic", record.tp.topic},
               {"partition", record.tp.partition.value()},
@@ -529,17 +584,52 @@ void StreamsRuntime::commit(std::function<void()> then) {
       if (!flushed || round_error_)
         return finish(flushed ? std::unexpected(*round_error_) : flushed);
       if (offsets.empty()) return finish({});
-      consumer_->commit(offsets, finish);
+      run_commit_step([this, offsets](Completion done) { consumer_->commit(offsets, done); },
+                      finish, 1);
     });
     return;
   }
   if (!in_transaction_) return finish({});
+  if (hooks::fault_point("streams.abort_before_commit")) {
+    // As after an abortable error (a send or the coordinator refused): the round fails.
+    return finish(make_error(ErrorKind::kAbortable, "injected_abort",
+                             "fault point streams.abort_before_commit"));
+  }
   auto end_transaction = [this, finish](Result<> sent) {
     if (!sent) return finish(sent);
-    producer_->commit_transaction(finish);
+    run_commit_step([this](Completion done) { producer_->commit_transaction(done); }, finish, 1);
   };
   if (offsets.empty()) return end_transaction({});
   producer_->send_offsets_to_transaction(offsets, consumer_->group_metadata(), end_transaction);
+}
+
+// Runs the last step of a commit. A retriable failure (a timeout, the coordinator
+// moving) runs it again after a pause, a few times, before the round fails; a round
+// failed meanwhile (partitions lost, fenced) is not committed again.
+void StreamsRuntime::run_commit_step(std::function<void(Completion)> step, Completion finish,
+                                     int attempt) {
+  auto report = [this, step, finish, attempt, round = round_, alive = token()](Result<> r) {
+    if (alive.expired()) return;
+    const bool retry = !r && r.error().kind == ErrorKind::kRetriable && attempt < kCommitAttempts;
+    if (!retry || round != round_) return finish(r);
+    hooks::probe("streams.commit_retried");
+    log_.event(Severity::kWarn, "streams_commit_retried",
+               {{"code", r.error().code}, {"attempt", static_cast<std::int64_t>(attempt)}});
+    scheduler_.schedule_after(kCommitRetryBackoff, [this, step, finish, attempt, round, alive] {
+      if (alive.expired()) return;
+      if (round != round_) return finish({});  // `finish` ignores a failed round
+      run_commit_step(step, finish, attempt + 1);
+    });
+  };
+  if (hooks::fault_point("streams.commit_fails")) {
+    // The request timed out before it reached the coordinator: nothing changed there.
+    scheduler_.post([report] {
+      report(make_error(ErrorKind::kRetriable, "request_timed_out",
+                        "fault point streams.commit_fails"));
+    });
+    return;
+  }
+  step(report);
 }
 
 void StreamsRuntime::finish_commit(const std::map<TaskId, std::map<std::string, Offset>>& ends) {
@@ -580,6 +670,7 @@ void StreamsRuntime::fail_round(const Error& error) {
     // everything the tasks did since the last commit are dead; a new producer
     // fences whatever holds the id now, and the tasks start again.
     log_.event(Severity::kWarn, "instance_fenced", {{"instance", config_.instance_id}});
+    hooks::probe("streams.instance_fenced");
     in_transaction_ = false;
     committing_ = false;
     std::erase_if(tasks_, [](const auto& t) { return t.second->closing; });
@@ -599,6 +690,7 @@ void StreamsRuntime::fail_round(const Error& error) {
     reset_tasks();
   };
   if (exactly_once() && was_in_transaction) {
+    hooks::probe("streams.transaction_aborted");
     producer_->abort_transaction(rebuild);
   } else {
     rebuild({});
@@ -611,6 +703,9 @@ void StreamsRuntime::reset_tasks() {
     for (const auto& [name, store] : task->stores()) {
       store->clear();  // its changes since the checkpoint may belong to the failed work
     }
+    // A restore in progress would go on from where it was and call the emptied
+    // store complete.
+    drop_restorer(*task);
     // Nothing runs on an emptied store until it is restored again.
     task->restored = false;
     task->pending.clear();

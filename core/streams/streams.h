@@ -18,7 +18,8 @@
 // Exactly-once (the default): one transactional producer per instance
 // (`transactional.id` = `<application>-<instance>`). Outputs, changelog records
 // and the input offsets of one commit interval commit atomically; readers with
-// `read_committed` see all of it or none. When a transaction fails the runtime
+// `read_committed` see all of it or none. A commit that fails retriably (a timeout)
+// is tried again a few times, then counts as failed. When a transaction fails the runtime
 // aborts it, wipes the tasks' stores and restores them, and resumes from the
 // committed input offsets; when its producer is fenced (its transaction timed out
 // during a long pause, or a newer incarnation took its id) it drops its tasks,
@@ -166,6 +167,8 @@ class StreamsRuntime final : public ConsumerHandler {
   void start_restore(Task& task);
   void check_restored(Task& task);
   void finish_restore(Task& task);
+  void drop_restorer(Task& task);
+  [[nodiscard]] Task* restoring(TaskId id, std::uint64_t restore);
   void schedule_processing();
   void process_some();
   bool ensure_transaction();
@@ -173,7 +176,9 @@ class StreamsRuntime final : public ConsumerHandler {
   void dead_letter(const ConsumerRecord& record, const Poison& poison);
   void schedule_wall_clock();
   void schedule_commit();
+  void commit_inputs_early(const Task& task);
   void commit(std::function<void()> then);
+  void run_commit_step(std::function<void(Completion)> step, Completion finish, int attempt);
   void finish_commit(const std::map<TaskId, std::map<std::string, Offset>>& changelog_ends);
   void fail_round(const Error& error);
   void run_after_commit();
@@ -198,6 +203,7 @@ class StreamsRuntime final : public ConsumerHandler {
   bool committing_ = false;
   bool processing_posted_ = false;
   std::uint64_t round_ = 0;                          // the current unit of work
+  std::uint64_t restores_ = 0;                       // restores started, to number them
   std::optional<Error> round_error_;                 // a send of this round failed
   std::vector<std::function<void()>> after_commit_;  // waiting for the commit in flight
   std::size_t round_pending_ = 0;                    // sends of this round without a report

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "core/overloaded.h"
+#include "core/sim_hooks.h"
 #include "services/aggregate.h"
 #include "services/topics.h"
 
@@ -75,12 +76,18 @@ class OrderCommandProcessor final : public core::Processor {
   void handle(core::TaskContext& ctx, const CommandMeta& meta, const OrderCommand& command) {
     core::StateStore& seen = ctx.store(kOrderCommandsSeenStore);
     if (seen.get(meta.command_id)) {
+      core::hooks::probe("orders.command_deduplicated");
       ctx.log().event(core::Severity::kDebug, "order_command_duplicate",
                       {{"command_id", meta.command_id}});
       return;
     }
     auto result = execute<core::OrderDecider>(ctx, ctx.store(kOrdersStore), meta.aggregate_id,
                                               command, meta, {kOrderEvents, meta.aggregate_id});
+    // Only dispatch approval moves an order past the point where it can be cancelled.
+    if (!result && result.error().code == core::RejectionCode::kConflict &&
+        std::holds_alternative<core::CancelOrder>(command)) {
+      core::hooks::probe("orders.cancel_refused");
+    }
     const core::CommandOutcome outcome{meta.command_id, AggregateType::kOrder, meta.aggregate_id,
                                        std::move(result), ctx.now()};
     std::string bytes = core::encode_outcome(outcome);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/hash.h"
+#include "core/sim_hooks.h"
 #include "services/topics.h"
 
 namespace orderflow::services {
@@ -168,6 +169,12 @@ void OrdersApi::submit(const core::CommandMeta& meta, const core::OrderCommand& 
       [this, accepted, respond = std::move(respond), command_id = meta.command_id,
        alive = std::weak_ptr<int>(alive_)](core::Result<core::RecordMetadata> r) {
         if (alive.expired()) return;
+        // Fault point orders.produce_times_out: the delivery report is a timeout although
+        // the broker may have stored the command, as when an acknowledgement is lost.
+        if (r && core::hooks::fault_point("orders.produce_times_out")) {
+          r = core::make_error(core::ErrorKind::kRetriable, "delivery_timed_out",
+                               "fault point orders.produce_times_out");
+        }
         if (!r) {
           log_.event(core::Severity::kWarn, "command_not_sent",
                      {{"command_id", command_id}, {"code", r.error().code}});

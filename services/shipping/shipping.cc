@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/overloaded.h"
+#include "core/sim_hooks.h"
 #include "services/aggregate.h"
 #include "services/topics.h"
 
@@ -16,6 +17,7 @@ using core::Poison;
 using core::ShipmentCommand;
 using core::ShipmentDecider;
 using core::StockDecider;
+using core::hooks::Canary;
 
 std::string shipment_id(const std::string& order) { return "s-" + order; }
 
@@ -128,6 +130,11 @@ class ShipmentProcessor final : public core::Processor {
       timers.put(timer_key(ctx.now() + timings_.packing, order, "pack"), "");
     } else if (std::holds_alternative<core::ShipmentDispatched>(e)) {
       timers.put(timer_key(ctx.now() + timings_.delivery, order, "deliver"), "");
+    } else if (std::holds_alternative<core::ShipmentPacked>(e) &&
+               core::hooks::canary(Canary::kDispatchWithoutApproval)) {
+      const CommandMeta dispatch{meta.command_id + "/dispatch", meta.aggregate_id, ctx.now(),
+                                 meta.causation_id, meta.correlation_id};
+      run(ctx, order, core::DispatchShipment{"dhl", "TRK-" + order}, dispatch);
     }
     const bool for_stock = std::holds_alternative<core::ShipmentRequested>(e) ||
                            std::holds_alternative<core::ShipmentCancelled>(e) ||
@@ -165,7 +172,10 @@ class StockProcessor final : public core::Processor {
                    // Whatever the shipment knew when it was cancelled, the keeper
                    // releases what it holds: a request it already served may have
                    // crossed the cancel.
-                   [&](const core::ShipmentCancelled&) { settle(ctx, order, meta, true); },
+                   [&](const core::ShipmentCancelled&) {
+                     if (core::hooks::canary(Canary::kNoCompensationOnCancel)) return;
+                     settle(ctx, order, meta, true);
+                   },
                    [&](const core::ShipmentDispatched&) { settle(ctx, order, meta, false); },
                    [](const auto&) {},
                },
@@ -191,12 +201,15 @@ class StockProcessor final : public core::Processor {
                 const std::vector<core::ShipmentLine>& lines, const CommandMeta& meta) {
     core::StateStore& stock = ctx.store(kStockStore);
     std::optional<std::string> refusal;
+    bool short_of_stock = false;
     for (const auto& line : lines) {
       const auto state = load<StockDecider>(stock, line.sku.str());
       auto d = StockDecider::decide(state, core::ReserveStock{core::OrderId{order}, line.quantity},
                                     ctx.now());
       if (!d) refusal = line.sku.str() + ": " + d.error().reason;
+      short_of_stock |= !d && d.error().code == core::RejectionCode::kInsufficientStock;
     }
+    if (short_of_stock) core::hooks::probe("shipping.out_of_stock");
     if (refusal) return answer(ctx, order, core::FailAllocation{*refusal}, meta);
     std::string skus;
     for (const auto& line : lines) {

@@ -283,8 +283,9 @@ Violations check_liveness(const adapters::SimCluster& cluster) {
     }
   }
   if (open > 0) {
-    out.push_back(violation("liveness", "not_terminal",
-                            std::to_string(open) + " orders unfinished at the end; first: " + first));
+    out.push_back(
+        violation("liveness", "not_terminal",
+                  std::to_string(open) + " orders unfinished at the end; first: " + first));
   }
   return out;
 }
