@@ -39,10 +39,11 @@ struct AggregateLog {
 };
 
 template <typename Event>
-AggregateLog<Event> read_log(const adapters::SimCluster& cluster, const std::string& topic,
-                             Violations& out) {
+AggregateLog<Event> read_log(const RecordedLogs& logs, const std::string& topic, Violations& out) {
   AggregateLog<Event> log;
-  for (auto& r : committed_records(cluster, topic)) {
+  const auto it = logs.find(topic);
+  if (it == logs.end()) return log;
+  for (const auto& r : it->second) {
     auto decoded = core::decode_event(r.value);
     if (!decoded) {
       out.push_back(violation("event_sourcing", "undecodable_event",
@@ -149,8 +150,8 @@ std::map<std::string, typename D::State> fold_checked(const Entries& by_id, cons
   return states;
 }
 
-std::map<std::string, core::OrderState> fold_orders(const adapters::SimCluster& cluster,
-                                                    Violations& out, bool at_least_once = true) {
+std::map<std::string, core::OrderState> fold_orders(const RecordedLogs& cluster, Violations& out,
+                                                    bool at_least_once = true) {
   const auto log = read_log<core::OrderEvent>(cluster, services::kOrderEvents, out);
   return fold_checked<core::OrderDecider>(check_versions(log, "order", out, at_least_once), "order",
                                           out);
@@ -173,7 +174,7 @@ std::vector<CommittedRecord> committed_records(const adapters::SimCluster& clust
   return records;
 }
 
-Violations check_event_sourcing(const adapters::SimCluster& cluster, const ClientHistory& clients,
+Violations check_event_sourcing(const RecordedLogs& cluster, const ClientHistory& clients,
                                 bool at_least_once, CheckSummary& summary) {
   Violations out;
   const auto orders = fold_orders(cluster, out, at_least_once);
@@ -237,7 +238,9 @@ Violations check_event_sourcing(const adapters::SimCluster& cluster, const Clien
   // Acknowledged commands: every one has an outcome; every acknowledged placement
   // placed its order.
   std::set<std::string> decided;
-  for (const auto& r : committed_records(cluster, services::kOrderOutcomes)) {
+  const auto outcomes = cluster.find(services::kOrderOutcomes);
+  for (const auto& r :
+       outcomes == cluster.end() ? std::vector<CommittedRecord>{} : outcomes->second) {
     if (auto outcome = core::decode_outcome(r.value)) decided.insert(outcome->command_id);
   }
   for (const auto& [command, at] : clients.acked_commands) {
@@ -262,7 +265,7 @@ Violations check_event_sourcing(const adapters::SimCluster& cluster, const Clien
   return out;
 }
 
-Violations check_liveness(const adapters::SimCluster& cluster) {
+Violations check_liveness(const RecordedLogs& cluster) {
   Violations ignored;
   Violations out;
   int open = 0;
@@ -290,7 +293,7 @@ Violations check_liveness(const adapters::SimCluster& cluster) {
   return out;
 }
 
-Violations check_cqrs(const adapters::SimCluster& cluster, const ClientHistory& clients,
+Violations check_cqrs(const RecordedLogs& cluster, const ClientHistory& clients,
                       const std::vector<QueryModels>& models, int partitions) {
   Violations ignored;
   Violations out;
@@ -370,6 +373,22 @@ Violations check_cqrs(const adapters::SimCluster& cluster, const ClientHistory& 
     }
     seen = std::max(seen, read.version);
   }
+  return out;
+}
+
+RecordedLogs recorded_logs(const adapters::SimCluster& cluster) {
+  RecordedLogs logs;
+  for (const char* topic : {services::kOrderEvents, services::kShipmentEvents,
+                            services::kStockEvents, services::kOrderOutcomes}) {
+    logs[topic] = committed_records(cluster, topic);
+  }
+  return logs;
+}
+
+Violations check_recorded_logs(const RecordedLogs& logs, const ClientHistory& clients,
+                               bool at_least_once, CheckSummary& summary) {
+  Violations out = check_event_sourcing(logs, clients, at_least_once, summary);
+  for (auto& v : check_liveness(logs)) out.push_back(std::move(v));
   return out;
 }
 

@@ -63,6 +63,12 @@ struct CommittedRecord {
 [[nodiscard]] std::vector<CommittedRecord> committed_records(const adapters::SimCluster& cluster,
                                                              const std::string& topic);
 
+// What a read_committed reader of each whole topic saw, by topic: from the
+// simulated cluster, or read back from a real one (`orderflow demo`).
+using RecordedLogs = std::map<std::string, std::vector<CommittedRecord>>;
+// orders.events, shipments.events, stock.events and orders.outcomes of a simulated cluster.
+[[nodiscard]] RecordedLogs recorded_logs(const adapters::SimCluster& cluster);
+
 struct CheckSummary {
   int orders = 0;
   int delivered = 0;
@@ -70,13 +76,15 @@ struct CheckSummary {
   int not_terminal = 0;
 };
 
-[[nodiscard]] Violations check_event_sourcing(const adapters::SimCluster& cluster,
+[[nodiscard]] Violations check_event_sourcing(const RecordedLogs& logs,
                                               const ClientHistory& clients, bool at_least_once,
                                               CheckSummary& summary);
-[[nodiscard]] Violations check_cqrs(const adapters::SimCluster& cluster,
-                                    const ClientHistory& clients,
+[[nodiscard]] Violations check_cqrs(const RecordedLogs& logs, const ClientHistory& clients,
                                     const std::vector<QueryModels>& models, int partitions);
-[[nodiscard]] Violations check_liveness(const adapters::SimCluster& cluster);
+[[nodiscard]] Violations check_liveness(const RecordedLogs& logs);
+// Event sourcing and liveness on recorded logs: the verdict a real run can have.
+[[nodiscard]] Violations check_recorded_logs(const RecordedLogs& logs, const ClientHistory& clients,
+                                             bool at_least_once, CheckSummary& summary);
 
 // The names of every invariant the checkers above and the Kafka history checker
 // test, for the run report.

@@ -384,8 +384,8 @@ class Run {
   void check() {
     auto& v = result_.violations;
     CheckSummary summary;
-    for (auto& x :
-         check_event_sourcing(world_.cluster(), history_, s_.mode() == v1::AT_LEAST_ONCE, summary))
+    const RecordedLogs logs = recorded_logs(world_.cluster());
+    for (auto& x : check_event_sourcing(logs, history_, s_.mode() == v1::AT_LEAST_ONCE, summary))
       v.push_back(std::move(x));
     std::vector<QueryModels> models;
     for (int i = 1; i <= s_.topology().query(); ++i) {
@@ -394,10 +394,10 @@ class Run {
                           return q.disk().store(store + "-" + std::to_string(p));
                         }});
     }
-    for (auto& x : check_cqrs(world_.cluster(), history_, models, s_.topology().partitions())) {
+    for (auto& x : check_cqrs(logs, history_, models, s_.topology().partitions())) {
       v.push_back(std::move(x));
     }
-    for (auto& x : check_liveness(world_.cluster())) v.push_back(std::move(x));
+    for (auto& x : check_liveness(logs)) v.push_back(std::move(x));
     for (auto& x : check_kafka_history(world_.cluster())) v.push_back(std::move(x));
     std::stable_sort(v.begin(), v.end(),
                      [](const Violation& a, const Violation& b) { return a.at < b.at; });
