@@ -11,7 +11,16 @@ Kernel::Kernel(std::uint64_t seed) : seed_(seed), random_(seed) {}
 EventHandle Kernel::at(core::Timestamp when, Action action) {
   OF_CHECK(when >= now_, "an event cannot be scheduled in the past");
   const std::uint64_t seq = next_seq_++;
-  queue_.push_back(Entry{when, seq, std::move(action)});
+  std::uint32_t slot = 0;
+  if (free_slots_.empty()) {
+    slot = static_cast<std::uint32_t>(actions_.size());
+    actions_.push_back(std::move(action));
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    actions_[slot] = std::move(action);
+  }
+  queue_.push_back(Entry{when, seq, slot});
   std::push_heap(queue_.begin(), queue_.end(), Later{});
   finished_.push_back(false);
   return EventHandle{seq};
@@ -27,6 +36,8 @@ bool Kernel::cancel(EventHandle handle) {
 const Kernel::Entry* Kernel::next_live() {
   while (!queue_.empty() && finished_[queue_.front().seq]) {
     --cancelled_in_queue_;
+    actions_[queue_.front().slot] = nullptr;
+    free_slots_.push_back(queue_.front().slot);
     std::pop_heap(queue_.begin(), queue_.end(), Later{});
     queue_.pop_back();
   }
@@ -36,12 +47,15 @@ const Kernel::Entry* Kernel::next_live() {
 bool Kernel::step() {
   if (next_live() == nullptr) return false;
   std::pop_heap(queue_.begin(), queue_.end(), Later{});
-  Entry entry = std::move(queue_.back());
+  const Entry entry = queue_.back();
   queue_.pop_back();
+  Action action = std::move(actions_[entry.slot]);
+  actions_[entry.slot] = nullptr;
+  free_slots_.push_back(entry.slot);
   finished_[entry.seq] = true;
   now_ = entry.when;
   ++events_run_;
-  entry.action();
+  action();
   return true;
 }
 
