@@ -60,6 +60,18 @@ std::optional<std::vector<Loaded>> load_all(const std::vector<std::string>& path
   return loaded;
 }
 
+// Canaries named on the command line, checked like those in a scenario file.
+bool add_canaries(Scenario& scenario, const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    if (!core::hooks::canary_from_string(name)) {
+      std::cerr << "error: no canary named \"" << name << "\"\n";
+      return false;
+    }
+    scenario.add_canaries(name);
+  }
+  return true;
+}
+
 std::string replay_command(const std::string& path, std::uint64_t seed,
                            const std::vector<std::string>& canaries = {}) {
   std::string command = "orderflow sim run --scenario " + path + " --seed " + std::to_string(seed);
@@ -183,7 +195,7 @@ int run_one(const SimOptions& o) {
   auto loaded = load_all(o.scenarios);
   if (!loaded) return 2;
   auto& [path, scenario] = loaded->front();
-  for (const auto& c : o.canaries) scenario.add_canaries(c);
+  if (!add_canaries(scenario, o.canaries)) return 2;
   const RunResult r =
       sim::run_scenario(scenario, {.seed = o.seed, .trace_path = o.trace, .timeline = true});
   print_result(path, r);
@@ -293,7 +305,7 @@ int shrink_one(const SimOptions& o) {
     return 2;
   }
   Scenario scenario = loaded->front().scenario;
-  for (const auto& c : o.canaries) scenario.add_canaries(c);
+  if (!add_canaries(scenario, o.canaries)) return 2;
   const auto result = sim::shrink(
       scenario,
       {.seed = o.seed, .max_runs = o.max_runs, .progress = [](int runs, int faults, bool f) {

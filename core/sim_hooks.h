@@ -55,6 +55,10 @@ inline constexpr std::array<std::string_view, 10> kProbes = {
     "orders.command_deduplicated",      // a retried or redelivered command was seen before
 };
 
+// The fault points the code has (see the list above).
+inline constexpr std::array<std::string_view, 3> kFaultPoints = {
+    "streams.commit_fails", "streams.abort_before_commit", "orders.produce_times_out"};
+
 class SimHooks {
  public:
   virtual ~SimHooks() = default;

@@ -31,7 +31,9 @@ class RunHooks final : public hooks::SimHooks {
   RunHooks(const Scenario& scenario, const std::vector<v1::FaultPoint>& points, Prng random,
            std::map<std::string, std::uint64_t>& probes)
       : random_(std::move(random)), probes_(probes) {
-    for (const auto& name : scenario.canaries()) canaries_.insert(*hooks::canary_from_string(name));
+    for (const auto& name : scenario.canaries()) {
+      if (auto c = hooks::canary_from_string(name)) canaries_.insert(*c);
+    }
     for (const auto& p : points) points_[p.name()] = p.probability();
   }
   bool canary(hooks::Canary canary) override { return canaries_.contains(canary); }
@@ -126,6 +128,8 @@ class Run {
     world_.kernel().at(load_end, [this] { stop_faults(); });
     world_.kernel().run_until(load_end + duration_of(s_.liveness_window()));
     check();
+    // Tearing the world down traces its processes' ends: not part of the run.
+    world_.kernel().trace().set_sink({});
   }
 
  private:
@@ -325,7 +329,14 @@ class Run {
         break;
       case v1::ISOLATE:
         world_.isolate(f.target());
-        later([this] { world_.heal_all(); });
+        later([this, f] {  // heals the isolated node's links only, not other partitions
+          for (const auto& name : process_names(s_)) {
+            if (name != f.target()) world_.heal(f.target(), name);
+          }
+          for (int b = 0; b < world_.cluster().broker_count(); ++b) {
+            world_.heal(f.target(), "broker-" + std::to_string(b));
+          }
+        });
         break;
       case v1::DROP:
         world_.drop(f.target(), f.peer(), f.probability());

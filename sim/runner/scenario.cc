@@ -181,6 +181,18 @@ std::expected<void, ScenarioError> validate(const Scenario& s, const Locator& wh
   if (w.cancel_ratio() < 0 || w.cancel_ratio() > 1) {
     return fail(where.at(w, "cancel_ratio", -1, wt), "cancel_ratio must be in [0, 1]");
   }
+  for (const auto& [field, value, low, high] :
+       std::initializer_list<std::tuple<const char*, double, double, double>>{
+           {"orders_per_second", w.orders_per_second(), 0.01, 10000},
+           {"customers", w.customers(), 1, 1e6},
+           {"skus", w.skus(), 1, 1000},
+           {"stock_per_sku", w.stock_per_sku(), 0, 1e9},
+           {"client_attempts", w.client_attempts(), 1, 100},
+           {"reads_per_second", w.reads_per_second(), 0.01, 10000}}) {
+    if (value < low || value > high) {
+      return fail(where.at(w, field, -1, wt), std::string("workload.") + field + " out of range");
+    }
+  }
   for (const char* field : {"client_timeout", "client_backoff"}) {
     const auto* fd = w.GetDescriptor()->FindFieldByName(field);
     const std::string text = w.GetReflection()->GetString(w, fd);
@@ -220,11 +232,17 @@ std::expected<void, ScenarioError> validate(const Scenario& s, const Locator& wh
       return fail(where.at(s, "canaries", i), "no canary named \"" + s.canaries(i) + "\"");
     }
   }
+  const auto known_point = [](const std::string& name) {
+    return std::find(core::hooks::kFaultPoints.begin(), core::hooks::kFaultPoints.end(), name) !=
+           core::hooks::kFaultPoints.end();
+  };
   for (int i = 0; i < s.fault_points_size(); ++i) {
     const auto& p = s.fault_points(i);
-    if (p.name().empty() || p.probability() < 0 || p.probability() > 1) {
-      return fail(where.at(s, "fault_points", i),
-                  "a fault point needs a name and a probability in [0, 1]");
+    if (!known_point(p.name())) {
+      return fail(where.at(s, "fault_points", i), "no fault point named \"" + p.name() + "\"");
+    }
+    if (p.probability() < 0 || p.probability() > 1) {
+      return fail(where.at(s, "fault_points", i), "a fault point's probability is in [0, 1]");
     }
   }
   if (s.has_swarm()) {
@@ -233,9 +251,24 @@ std::expected<void, ScenarioError> validate(const Scenario& s, const Locator& wh
     if (sw.max_per_minute() <= 0) {
       return fail(where.at(sw, "max_per_minute", -1, st), "max_per_minute must be positive");
     }
-    if (auto d = parse_duration(sw.max_duration()); !d || *d <= core::Duration::zero()) {
+    if (auto d = parse_duration(sw.max_duration()); !d || *d < std::chrono::milliseconds{100}) {
       return fail(where.at(sw, "max_duration", -1, st),
-                  "max_duration: " + (d ? std::string("must be positive") : d.error()));
+                  "max_duration: " + (d ? std::string("must be at least 100ms") : d.error()));
+    }
+    for (int i = 0; i < sw.kinds_size(); ++i) {
+      if (sw.kinds(i) == v1::FAULT_KIND_UNSPECIFIED) {
+        return fail(where.at(sw, "kinds", i, st), "swarm kinds must name fault kinds");
+      }
+    }
+    if (sw.max_fault_point_probability() <= 0 || sw.max_fault_point_probability() > 1) {
+      return fail(where.at(sw, "max_fault_point_probability", -1, st),
+                  "max_fault_point_probability must be in (0, 1]");
+    }
+    for (int i = 0; i < sw.fault_points_size(); ++i) {
+      if (!known_point(sw.fault_points(i))) {
+        return fail(where.at(sw, "fault_points", i, st),
+                    "no fault point named \"" + sw.fault_points(i) + "\"");
+      }
     }
     if (s.faults_size() > 0) return fail(where.at(s, "swarm"), "use faults or swarm, not both");
   }
@@ -250,7 +283,7 @@ std::expected<core::Duration, std::string> parse_duration(std::string_view text)
   std::string_view rest = negative ? text.substr(1) : text;
   std::int64_t number = 0;
   const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), number);
-  if (ec != std::errc{} || end == rest.data()) {
+  if (ec != std::errc{} || end == rest.data() || number < 0 || number > 1'000'000'000) {
     return std::unexpected("\"" + std::string(text) + "\" is not a duration such as \"250ms\"");
   }
   const std::string_view unit(end, rest.data() + rest.size() - end);

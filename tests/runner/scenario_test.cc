@@ -187,6 +187,33 @@ TEST(ScenarioErrors, MissingFileNamesThePath) {
   EXPECT_THAT(loaded.error().message, StartsWith("/nonexistent/dir/nothing.textproto:"));
 }
 
+TEST(ScenarioErrors, WorkloadOutOfRangeNamesItsLine) {
+  const std::string text = std::string(kHeader) + "workload {\n  reads_per_second: -1\n}\n";
+  const std::string message = error_of(text);
+  EXPECT_THAT(message, StartsWith(located(text, "reads_per_second")));
+  EXPECT_THAT(message, HasSubstr("out of range"));
+}
+
+TEST(ScenarioErrors, UnknownFaultPointNamesItsLine) {
+  const std::string text =
+      std::string(kHeader) + "fault_points { name: \"streams.comit_fails\" probability: 0.1 }\n";
+  const std::string message = error_of(text);
+  EXPECT_THAT(message, StartsWith(located(text, "fault_points")));
+  EXPECT_THAT(message, HasSubstr("streams.comit_fails"));
+}
+
+TEST(ScenarioErrors, SwarmWithAnUnspecifiedKind) {
+  const std::string text = std::string(kHeader) + "swarm {\n  kinds: FAULT_KIND_UNSPECIFIED\n}\n";
+  EXPECT_THAT(error_of(text), StartsWith(located(text, "kinds")));
+}
+
+TEST(ScenarioDurations, DoubleSignsAndHugeNumbersAreRejected) {
+  EXPECT_FALSE(parse_duration("--3s").has_value());
+  EXPECT_FALSE(parse_duration("-+3s").has_value());
+  EXPECT_FALSE(parse_duration("999999999999m").has_value());
+  EXPECT_TRUE(parse_duration("1000000000ms").has_value());
+}
+
 TEST(ScenarioDefaults, AreFilledIn) {
   auto s = parse_scenario("name: \"empty\"\n", kOrigin);
   ASSERT_TRUE(s.has_value()) << s.error().message;

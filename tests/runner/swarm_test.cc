@@ -134,7 +134,7 @@ Scenario arbitrary_swarm_scenario() {
   const int partitions = *rc::gen::inRange(1, 9);
   const int duration_ms = *rc::gen::inRange(100, 180'000);
   const int max_per_minute = *rc::gen::inRange(1, 120);
-  const int max_duration_ms = *rc::gen::inRange(1, 30'000);
+  const int max_duration_ms = *rc::gen::inRange(100, 30'000);  // at least 100 ms
   const double max_point_p = *rc::gen::inRange(1, 101) / 100.0;
   std::string kinds;
   for (int k = v1::CRASH; k <= v1::REBALANCE; ++k) {
