@@ -92,7 +92,7 @@ class Kernel {
   std::uint64_t next_seq_ = 1;
   std::uint64_t events_run_ = 0;
   std::vector<Entry> queue_;
-  std::vector<Action> actions_;         // by slot
+  std::vector<Action> actions_;  // by slot
   std::vector<std::uint32_t> free_slots_;
   // finished_[seq]: the event ran or was cancelled. One bit per event ever
   // scheduled, cheaper than any set on the hot path.
