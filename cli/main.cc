@@ -1,6 +1,10 @@
 // `orderflow`: the command-line entry point.
 #include <CLI/CLI.hpp>
 
+#ifdef ORDERFLOW_PRODUCTION
+#include "cli/demo.h"
+#include "cli/serve.h"
+#endif
 #include "cli/sim.h"
 #include "cli/walkthrough.h"
 
@@ -18,6 +22,13 @@ int main(int argc, char** argv) {
   orderflow::cli::SimOptions sim_options;
   CLI::App* sim = orderflow::cli::add_sim_commands(app, sim_options);
 
+#ifdef ORDERFLOW_PRODUCTION
+  orderflow::cli::ServeOptions serve_options;
+  const auto serve = orderflow::cli::add_serve_commands(app, serve_options);
+  orderflow::cli::DemoOptions demo_options;
+  CLI::App* demo = orderflow::cli::add_demo_command(app, demo_options);
+#endif
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -26,5 +37,10 @@ int main(int argc, char** argv) {
   }
   if (*walkthrough) return orderflow::cli::run_walkthrough(options);
   if (*sim) return orderflow::cli::run_sim_command(*sim, sim_options);
+#ifdef ORDERFLOW_PRODUCTION
+  if (*serve.serve) return orderflow::cli::run_serve(serve_options);
+  if (*serve.dev_cluster) return orderflow::cli::run_dev_cluster(serve_options);
+  if (*demo) return orderflow::cli::run_demo(demo_options);
+#endif
   return 2;
 }
