@@ -458,6 +458,12 @@ void SimProducer::commit_transaction(core::Completion done) {
     if (state_ == State::kFenced) {
       return done(make_error(ErrorKind::kFenced, "producer_fenced", "this producer was fenced"));
     }
+    if (state_ != State::kCommitting) {
+      // `abort_transaction` came while the commit waited for deliveries: the
+      // records it failed are not in the transaction, which must not commit.
+      return done(make_error(ErrorKind::kAbortable, "transaction_aborted",
+                             "the transaction was aborted before its commit was sent"));
+    }
     if (txn_error_) {
       state_ = State::kAbortableError;
       core::Error error = *txn_error_;

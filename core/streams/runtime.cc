@@ -95,6 +95,7 @@ class StreamsRuntime::Task final : public TaskContext {
   std::map<std::string, Offset> restore_end;  // changelog end per store being restored
   std::uint64_t restored_records = 0;         // replayed by the restore in progress
   std::uint64_t restore = 0;  // the restore in progress (none: 0); older ones' callbacks are stale
+  std::uint64_t positioning = 0;  // the fetch of input positions it waits for (none: 0)
   std::unique_ptr<RestoreHandler> restore_handler;
   std::unique_ptr<Consumer> restorer;
   bool restored = false;
@@ -160,9 +161,10 @@ void StreamsRuntime::start() {
 void StreamsRuntime::create_changelogs(std::size_t topology,
                                        std::shared_ptr<std::vector<TopicSpec>> specs) {
   if (topology == config_.topologies.size()) {
-    broker_.create_topics(*specs, [this, alive = token()](Result<> created) {
+    broker_.create_topics(*specs, [this, specs, alive = token()](Result<> created) {
       if (alive.expired()) return;
       if (!created) {
+        if (retry_start(created.error(), "streams_changelogs_failed", specs)) return;
         log_.event(Severity::kError, "streams_changelogs_failed", {{"code", created.error().code}});
         return;
       }
@@ -175,6 +177,7 @@ void StreamsRuntime::create_changelogs(std::size_t topology,
       t.source_topics.front(), [this, topology, specs, alive = token()](Result<int> n) {
         if (alive.expired()) return;
         if (!n) {
+          if (retry_start(n.error(), "streams_source_unreachable", specs, topology)) return;
           log_.event(Severity::kError, "streams_source_missing", {{"code", n.error().code}});
           return;
         }
@@ -183,6 +186,20 @@ void StreamsRuntime::create_changelogs(std::size_t topology,
         }
         create_changelogs(topology + 1, specs);
       });
+}
+
+// A retriable failure while starting (a time-out: the broker is down or the link
+// slow) is tried again after a pause, as the start would be by hand; true if so.
+bool StreamsRuntime::retry_start(const Error& error, const char* event,
+                                 std::shared_ptr<std::vector<TopicSpec>> specs,
+                                 std::optional<std::size_t> topology) {
+  if (error.kind != ErrorKind::kRetriable) return false;
+  log_.event(Severity::kWarn, event, {{"code", error.code}});
+  const std::size_t at = topology.value_or(config_.topologies.size());
+  scheduler_.schedule_after(kRestorePoll * 5, [this, at, specs, alive = token()] {
+    if (!alive.expired() && state_ == State::kRunning) create_changelogs(at, specs);
+  });
+  return true;
 }
 
 std::optional<std::size_t> StreamsRuntime::topology_of(const std::string& topic) const {
@@ -266,6 +283,7 @@ void StreamsRuntime::on_error(const Error& error) {
 void StreamsRuntime::on_assigned(const std::vector<TopicPartition>& partitions) {
   // Nothing is processed before the task's stores are restored.
   consumer_->pause(partitions);
+  std::vector<TaskId> created;
   for (const auto& tp : partitions) {
     const auto topology = topology_of(tp.topic);
     if (!topology) continue;
@@ -273,20 +291,19 @@ void StreamsRuntime::on_assigned(const std::vector<TopicPartition>& partitions) 
     auto it = tasks_.find(id);
     if (it == tasks_.end()) {
       create_task(id);
+      created.push_back(id);
     } else if (it->second->restored) {
       consumer_->resume({tp});
     }
   }
+  reposition(created);
 }
 
 void StreamsRuntime::create_task(TaskId id) {
-  auto task = std::make_unique<Task>(*this, id);
-  Task& t = *task;
-  tasks_[id] = std::move(task);
+  tasks_[id] = std::make_unique<Task>(*this, id);
   log_.event(
       Severity::kInfo, "task_created",
       {{"topology", static_cast<std::int64_t>(id.topology)}, {"partition", id.partition.value()}});
-  start_restore(t);
 }
 
 void StreamsRuntime::start_restore(Task& task) {
@@ -699,6 +716,7 @@ void StreamsRuntime::fail_round(const Error& error) {
 
 void StreamsRuntime::reset_tasks() {
   std::vector<TopicPartition> inputs;
+  std::vector<TaskId> ids;
   for (auto& [id, task] : tasks_) {
     for (const auto& [name, store] : task->stores()) {
       store->clear();  // its changes since the checkpoint may belong to the failed work
@@ -710,33 +728,67 @@ void StreamsRuntime::reset_tasks() {
     task->restored = false;
     task->pending.clear();
     for (const auto& tp : task->inputs()) inputs.push_back(tp);
+    ids.push_back(id);
   }
   if (inputs.empty()) return;
   consumer_->pause(inputs);
-  reposition(inputs);
+  reposition(ids);
 }
 
-// Seeks the inputs back to their committed offsets (the start when none was
-// committed), then restores every task.
-void StreamsRuntime::reposition(std::vector<TopicPartition> inputs) {
-  consumer_->committed(
-      inputs, [this, inputs, alive = token()](Result<std::vector<TopicPartitionOffset>> committed) {
-        if (alive.expired()) return;
-        if (!committed) {  // unstable while a transaction holds offsets, or unreachable
-          scheduler_.schedule_after(kRestorePoll, [this, inputs, alive] {
-            if (!alive.expired()) reposition(inputs);
-          });
-          return;
-        }
-        for (const auto& tp : inputs) {
-          Offset from{0};
-          for (const auto& c : *committed) {
-            if (c.tp == tp) from = c.offset;
-          }
-          consumer_->seek({tp, from});
-        }
-        for (auto& [id, task] : tasks_) start_restore(*task);
+// Seeks the tasks' inputs to their committed offsets (the start when none was
+// committed), then restores the tasks. The offsets must be stable first (KIP-447): while
+// a transaction of an earlier owner holds offsets of an input, that transaction may
+// still add records to the task's changelogs, and a restore now would miss them.
+void StreamsRuntime::reposition(const std::vector<TaskId>& ids) {
+  std::map<TaskId, std::uint64_t> waiting;
+  for (const auto& id : ids) {
+    auto it = tasks_.find(id);
+    if (it == tasks_.end()) continue;
+    it->second->positioning = ++restores_;
+    waiting.emplace(id, it->second->positioning);
+  }
+  fetch_positions(std::move(waiting));
+}
+
+void StreamsRuntime::fetch_positions(std::map<TaskId, std::uint64_t> waiting) {
+  std::erase_if(waiting,
+                [this](const auto& w) { return positioning(w.first, w.second) == nullptr; });
+  if (waiting.empty()) return;
+  std::vector<TopicPartition> inputs;
+  for (const auto& [id, serial] : waiting) {
+    for (const auto& tp : tasks_.at(id)->inputs()) inputs.push_back(tp);
+  }
+  auto positioned = [this, waiting,
+                     alive = token()](Result<std::vector<TopicPartitionOffset>> committed) {
+    if (alive.expired()) return;
+    if (!committed) {  // unstable while a transaction holds offsets, or unreachable
+      scheduler_.schedule_after(kRestorePoll, [this, waiting, alive] {
+        if (!alive.expired()) fetch_positions(waiting);
       });
+      return;
+    }
+    for (const auto& [id, serial] : waiting) {
+      Task* task = positioning(id, serial);
+      if (task == nullptr) continue;
+      task->positioning = 0;
+      for (const auto& tp : task->inputs()) {
+        Offset from{0};
+        for (const auto& c : *committed) {
+          if (c.tp == tp) from = c.offset;
+        }
+        consumer_->seek({tp, from});
+      }
+      start_restore(*task);
+    }
+  };
+  consumer_->committed(std::move(inputs), std::move(positioned));
+}
+
+// The task `id` if it still waits for the input positions fetch number `serial`.
+StreamsRuntime::Task* StreamsRuntime::positioning(TaskId id, std::uint64_t serial) {
+  auto it = tasks_.find(id);
+  if (it == tasks_.end() || it->second->positioning != serial) return nullptr;
+  return it->second.get();
 }
 
 }  // namespace orderflow::core

@@ -160,6 +160,9 @@ class StreamsRuntime final : public ConsumerHandler {
   [[nodiscard]] std::weak_ptr<int> token() const;
   [[nodiscard]] std::optional<std::size_t> topology_of(const std::string& topic) const;
   void create_changelogs(std::size_t topology, std::shared_ptr<std::vector<TopicSpec>> specs);
+  bool retry_start(const Error& error, const char* event,
+                   std::shared_ptr<std::vector<TopicSpec>> specs,
+                   std::optional<std::size_t> topology = std::nullopt);
   void join();
   void create_producer();
   void init_producer();
@@ -183,7 +186,9 @@ class StreamsRuntime final : public ConsumerHandler {
   void fail_round(const Error& error);
   void run_after_commit();
   void reset_tasks();
-  void reposition(std::vector<TopicPartition> inputs);
+  void reposition(const std::vector<TaskId>& ids);
+  void fetch_positions(std::map<TaskId, std::uint64_t> waiting);
+  [[nodiscard]] Task* positioning(TaskId id, std::uint64_t serial);
 
   Broker& broker_;
   Scheduler& scheduler_;

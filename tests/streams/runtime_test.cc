@@ -256,6 +256,39 @@ TEST_P(StreamsRuntimeTest, AnInstancePausedPastItsTransactionTimeoutRecovers) {
   EXPECT_GT(events_["instance_fenced"], 0) << "the zombie's producer must have been fenced";
 }
 
+// An instance cut off from the cluster past its session, but not past its
+// transaction timeout: its last transaction holds input offsets while its
+// changelog records wait in its producer. The new owner must wait for that
+// transaction to end before it restores (KIP-447), and the zombie's abort must not
+// let the commit it queued go through half-delivered.
+TEST_P(StreamsRuntimeTest, AnIsolatedInstanceIsReplacedWithoutLosingOrDoublingWork) {
+  add_instance("s1", Guarantee::kExactlyOnce);
+  add_instance("s2", Guarantee::kExactlyOnce);
+  const auto expected = feed(1200);
+  Reader& counts = read("counts");
+  run_for(1200ms + std::chrono::milliseconds{GetParam() * 17});
+  world_.isolate("s2");
+  run_for(7500ms);  // evicted after 6 s; its transaction is still open (10 s)
+  world_.heal_all();
+  run_for(25s);
+  expect_counted_once(counts, expected);
+}
+
+// A start that times out (the brokers unreachable) is tried again, not given up.
+TEST_P(StreamsRuntimeTest, AnInstanceStartedWhileCutOffStartsOnceReachable) {
+  world_.add_process("s1");
+  world_.isolate("s1");
+  world_.process("s1").set_boot(
+      [this](Process& self) { return boot_counter(world_, self, Guarantee::kExactlyOnce); });
+  world_.process("s1").start();
+  const auto expected = feed(300);
+  Reader& counts = read("counts");
+  run_for(3s);
+  world_.heal_all();
+  run_for(15s);
+  expect_counted_once(counts, expected);
+}
+
 // After a crash the stores are rebuilt from the changelogs: exactly what they held
 // at the last commit, nothing of the work after it.
 TEST_P(StreamsRuntimeTest, ARestoredStoreEqualsTheStoreAtTheLastCommit) {
