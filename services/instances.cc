@@ -15,7 +15,8 @@ std::unique_ptr<core::StreamsRuntime> make_runtime(const InstanceEnv& env, std::
                              .guarantee = env.guarantee,
                              .wall_clock_punctuation = std::chrono::milliseconds{100},
                              .session_timeout = env.session_timeout,
-                             .heartbeat_interval = env.session_timeout / 3};
+                             .heartbeat_interval = env.session_timeout / 3,
+                             .metrics = env.metrics};
   auto runtime = std::make_unique<core::StreamsRuntime>(env.broker, env.scheduler, env.clock,
                                                         env.log, env.stores, config);
   runtime->start();

@@ -31,6 +31,7 @@ struct InstanceEnv {
   std::string instance_id;
   core::Guarantee guarantee = core::Guarantee::kExactlyOnce;
   core::Duration session_timeout = std::chrono::seconds{6};
+  core::Metrics* metrics = nullptr;  // a deployment's registry; none in simulation
 };
 
 // Every topic the services use, with `partitions` partitions (the stock keeper's
@@ -42,6 +43,7 @@ class OrdersInstance {
   explicit OrdersInstance(const InstanceEnv& env);
   [[nodiscard]] core::HttpHandler& http() { return *api_; }
   [[nodiscard]] const core::StreamsRuntime& runtime() const { return *runtime_; }
+  [[nodiscard]] core::StreamsRuntime& runtime() { return *runtime_; }
 
  private:
   std::unique_ptr<core::Producer> producer_;
@@ -54,6 +56,7 @@ class ShippingInstance {
  public:
   explicit ShippingInstance(const InstanceEnv& env, ShippingTimings timings = {});
   [[nodiscard]] const core::StreamsRuntime& runtime() const { return *runtime_; }
+  [[nodiscard]] core::StreamsRuntime& runtime() { return *runtime_; }
 
  private:
   std::unique_ptr<core::StreamsRuntime> runtime_;
@@ -65,6 +68,7 @@ class QueryInstance {
   [[nodiscard]] core::HttpHandler& http() { return *api_; }
   [[nodiscard]] const ProjectionWatch& watch() const { return watch_; }
   [[nodiscard]] const core::StreamsRuntime& runtime() const { return *runtime_; }
+  [[nodiscard]] core::StreamsRuntime& runtime() { return *runtime_; }
 
  private:
   ProjectionWatch watch_;

@@ -132,12 +132,6 @@ struct ServiceHost::Impl {
     } else {
       state_dir = options.state_dir;
     }
-    // TODO(#6): the streams runtime keeps the producer's default 30 s delivery timeout
-    // under its 10 s transaction timeout, which librdkafka rejects; bound it here
-    // until the runtime sets both.
-    const bool has_timeout = std::ranges::any_of(
-        options.properties, [](const auto& p) { return p.first == "message.timeout.ms"; });
-    if (!has_timeout) options.properties.emplace_back("message.timeout.ms", "10000");
     cluster = options.cluster;
     if (cluster == nullptr && options.bootstrap_servers.empty()) {
       own_cluster = std::make_unique<kafka::EmbeddedCluster>(options.embedded_brokers);
@@ -206,7 +200,8 @@ struct ServiceHost::Impl {
                                    .clock = clock,
                                    .log = log,
                                    .stores = std::move(*provider),
-                                   .instance_id = options.instance_id};
+                                   .instance_id = options.instance_id,
+                                   .metrics = &metrics};
     };
     if (runs(ServiceKind::kOrders)) {
       auto env = env_for("orders");
@@ -350,17 +345,13 @@ struct ServiceHost::Impl {
     auto pending = std::make_shared<std::size_t>(runtimes.size());
     if (*pending == 0) return finish_shutdown();
     for (const auto& [name, runtime] : runtimes) {
-      // TODO(#6): the instances expose their runtime only as const; they own it
-      // non-const, so closing through this reference is sound, but services
-      // should offer `close(done)` on each instance.
-      const_cast<core::StreamsRuntime*>(runtime)->close(
-          [this, pending, name](core::Result<> closed) {
-            if (!closed) {
-              log.event(core::Severity::kWarn, "runtime_close_failed",
-                        {{"service", name}, {"code", closed.error().code}});
-            }
-            if (--*pending == 0) finish_shutdown();
-          });
+      runtime->close([this, pending, name](core::Result<> closed) {
+        if (!closed) {
+          log.event(core::Severity::kWarn, "runtime_close_failed",
+                    {{"service", name}, {"code", closed.error().code}});
+        }
+        if (--*pending == 0) finish_shutdown();
+      });
     }
   }
 
@@ -404,7 +395,7 @@ struct ServiceHost::Impl {
   std::unique_ptr<services::OrdersInstance> orders;
   std::unique_ptr<services::ShippingInstance> shipping;
   std::unique_ptr<services::QueryInstance> query;
-  std::vector<std::pair<std::string, const core::StreamsRuntime*>> runtimes;
+  std::vector<std::pair<std::string, core::StreamsRuntime*>> runtimes;
   std::unique_ptr<HostHandler> handler;
   std::unique_ptr<http::HttpServer> server;
   std::map<std::string, core::StreamsStats> reported;
@@ -422,13 +413,14 @@ ServiceHost::~ServiceHost() = default;
 int ServiceHost::run(std::function<void(const Serving&)> on_serving) {
   Impl& impl = *impl_;
   impl.on_serving = std::move(on_serving);
+  // Before anything is announced: a SIGTERM right after "serving" must find it.
+  if (impl.options.handle_signals) {
+    impl.loop.handle_signals([&impl](int) { impl.begin_shutdown(); });
+  }
   if (auto prepared = impl.prepare(); !prepared) {
     impl.log.event(core::Severity::kError, "host_failed",
                    {{"code", prepared.error().code}, {"message", prepared.error().message}});
     return 1;
-  }
-  if (impl.options.handle_signals) {
-    impl.loop.handle_signals([&impl](int) { impl.begin_shutdown(); });
   }
   impl.scheduler->post([&impl] { impl.create_topics(); });
   impl.loop.run();

@@ -211,6 +211,7 @@ std::optional<std::size_t> StreamsRuntime::topology_of(const std::string& topic)
 }
 
 void StreamsRuntime::join() {
+  if (state_ != State::kRunning) return;  // closed while its topics were created
   create_producer();
   ConsumerOptions options;
   options.group_id = config_.application_id;
@@ -230,6 +231,7 @@ void StreamsRuntime::join() {
   consumer_->subscribe(sources);
   schedule_commit();
   schedule_wall_clock();
+  schedule_lag_report();
 }
 
 void StreamsRuntime::create_producer() {
@@ -237,6 +239,11 @@ void StreamsRuntime::create_producer() {
   options.client_id = config_.application_id + "-" + config_.instance_id;
   if (exactly_once()) options.transactional_id = options.client_id;
   options.transaction_timeout = config_.transaction_timeout;
+  // Kafka requires a transactional producer to give up on a record before its
+  // transaction would time out.
+  if (exactly_once()) {
+    options.delivery_timeout = std::min(options.delivery_timeout, config_.transaction_timeout);
+  }
   producer_ = broker_.make_producer(options);
   producer_ready_ = !exactly_once();
   if (!exactly_once()) return;
@@ -266,6 +273,10 @@ void StreamsRuntime::close(Completion done) {
   }
   commit([this, done = std::move(done)]() mutable {
     state_ = State::kClosed;
+    if (!consumer_) {  // closed while still starting: nothing joined yet
+      scheduler_.post([done = std::move(done)] { done({}); });
+      return;
+    }
     consumer_->close([this, done = std::move(done)](Result<> r) {
       tasks_.clear();
       done(r);
@@ -494,6 +505,33 @@ void StreamsRuntime::commit_inputs_early(const Task& task) {
   consumer_->commit(std::move(offsets), [](Result<>) {});
 }
 
+// Consumer lag per source partition (high watermark minus position), for a
+// deployment's metrics: asked of the brokers every `lag_report_interval`.
+void StreamsRuntime::schedule_lag_report() {
+  if (config_.metrics == nullptr || config_.lag_report_interval.count() <= 0) return;
+  scheduler_.schedule_after(config_.lag_report_interval, [this, alive = token()] {
+    if (alive.expired() || state_ != State::kRunning) return;
+    schedule_lag_report();
+    for (const auto& [id, task] : tasks_) {
+      for (const auto& topic : config_.topologies[id.topology].source_topics) {
+        const TopicPartition tp{topic, id.partition};
+        consumer_->watermarks(tp, [this, tp, alive](Result<Watermarks> w) {
+          if (alive.expired() || !w || !consumer_) return;
+          const auto position = consumer_->position(tp);
+          if (!position) return;
+          config_.metrics
+              ->gauge("orderflow_consumer_lag",
+                      {{"application", config_.application_id},
+                       {"topic", tp.topic},
+                       {"partition", std::to_string(tp.partition.value())}})
+              .set(static_cast<double>(
+                  std::max<std::int64_t>(0, w->high.value() - position->value())));
+        });
+      }
+    }
+  });
+}
+
 void StreamsRuntime::schedule_wall_clock() {
   if (config_.wall_clock_punctuation.count() <= 0) return;
   scheduler_.schedule_after(config_.wall_clock_punctuation, [this, alive = token()] {
@@ -587,11 +625,19 @@ void StreamsRuntime::commit(std::function<void()> then) {
     for (const auto& [tp, next] : task->consumed) offsets.push_back({tp, next});
   }
 
-  auto finish = [this, ends, round, then](Result<> r) {
+  auto finish = [this, ends, round, then, started = clock_.now()](Result<> r) {
     if (round != round_) return then();  // the round was already failed
     if (!r) {
       fail_round(r.error());
       return then();
+    }
+    if (config_.metrics != nullptr) {
+      static constexpr double kBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                            0.1,   0.25,   0.5,   1,    2.5,   5};
+      config_.metrics
+          ->histogram("orderflow_commit_seconds", kBuckets,
+                      {{"application", config_.application_id}})
+          .observe(std::chrono::duration<double>(clock_.now() - started).count());
     }
     finish_commit(*ends);
     then();

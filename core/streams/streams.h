@@ -49,6 +49,7 @@
 #include "core/ports/broker.h"
 #include "core/ports/clock.h"
 #include "core/ports/log.h"
+#include "core/ports/metrics.h"
 #include "core/ports/scheduler.h"
 #include "core/ports/state_store.h"
 
@@ -102,6 +103,9 @@ struct StreamsConfig {
   Duration session_timeout = std::chrono::seconds{10};
   Duration heartbeat_interval = std::chrono::seconds{3};
   Duration transaction_timeout = std::chrono::seconds{10};
+  // Where a deployment exports commit latency and consumer lag; none in simulation.
+  Metrics* metrics = nullptr;
+  Duration lag_report_interval = std::chrono::seconds{5};
 };
 
 // The store `name` of the task for `partition`; owned by the environment (the
@@ -178,6 +182,7 @@ class StreamsRuntime final : public ConsumerHandler {
   void send_in_round(ProducerRecord record);
   void dead_letter(const ConsumerRecord& record, const Poison& poison);
   void schedule_wall_clock();
+  void schedule_lag_report();
   void schedule_commit();
   void commit_inputs_early(const Task& task);
   void commit(std::function<void()> then);
