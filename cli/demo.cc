@@ -23,6 +23,7 @@
 #include "adapters/host/log_reader.h"
 #include "adapters/host/service_host.h"
 #include "adapters/kafka/embedded_cluster.h"
+#include "cli/relay.h"
 #include "core/codec/codec.h"
 #include "core/json/json.h"
 #include "services/shipping/shipping.h"
@@ -351,6 +352,9 @@ CLI::App* add_demo_command(CLI::App& app, DemoOptions& options) {
       "demo", "Orders, shipping and query on an embedded cluster, with customers over HTTP");
   demo->add_option("--seconds", options.seconds, "Seconds of load")->check(CLI::Range(1, 3600));
   demo->add_option("--rate", options.rate, "Orders per second")->check(CLI::Range(0.1, 1000.0));
+  demo->add_option("--relay", options.relay,
+                   "Then relay this many records with raw librdkafka on the same cluster")
+      ->check(CLI::Range(0, 10'000'000));
   return demo;
 }
 
@@ -390,6 +394,7 @@ int run_demo(const DemoOptions& options) {
   }
   const double load_seconds = millis(Steady::now() - load_start) / 1000;
   const Final final = wait_terminal(customers, start);
+  const double pipeline_seconds = millis(Steady::now() - load_start) / 1000;
   const int orders_code = orders.stop();
   const int shipping_code = shipping.stop();
   const int query_code = query.stop();
@@ -426,7 +431,27 @@ int run_demo(const DemoOptions& options) {
   std::printf("POST to visible: p50 %.1f ms, p99 %.1f ms (%zu orders)\n",
               percentile(customers.visible_ms, 0.50), percentile(customers.visible_ms, 0.99),
               customers.visible_ms.size());
-  std::printf("throughput:      %.1f orders/s over %.1f s\n", placed / load_seconds, load_seconds);
+  std::printf(
+      "throughput:      %.1f orders/s offered over %.1f s; %.1f orders/s finished "
+      "(placed to every order delivered or cancelled: %.1f s)\n",
+      placed / load_seconds, load_seconds, final.status.size() / pipeline_seconds,
+      pipeline_seconds);
+  bool relay_ok = true;
+  if (options.relay > 0) {
+    (void)cluster.create_topic("relay.in", 3, 1);
+    (void)cluster.create_topic("relay.out", 3, 1);
+    const RelayResult relay =
+        run_relay(cluster.bootstrap_servers(), "relay.in", "relay.out", options.relay);
+    relay_ok = relay.ok;
+    if (relay.ok) {
+      std::printf(
+          "raw relay:       %.0f records/s (librdkafka consume->produce, %d records of "
+          "200 bytes, same cluster)\n",
+          relay.records / relay.seconds, relay.records);
+    } else {
+      std::printf("raw relay:       failed: %s\n", relay.error.c_str());
+    }
+  }
   std::printf(
       "checkers:        %s (%zu violations; %d orders, %d delivered, %d cancelled in "
       "the logs)\n",
@@ -438,8 +463,8 @@ int run_demo(const DemoOptions& options) {
   std::printf("shutdown:        orders %d, shipping %d, query %d\n", orders_code, shipping_code,
               query_code);
   std::fflush(stdout);
-  const bool ok = violations.empty() && unfinished == 0 && placed > 0 && orders_code == 0 &&
-                  shipping_code == 0 && query_code == 0;
+  const bool ok = relay_ok && violations.empty() && unfinished == 0 && placed > 0 &&
+                  orders_code == 0 && shipping_code == 0 && query_code == 0;
   return ok ? 0 : 1;
 }
 

@@ -23,6 +23,7 @@ namespace orderflow::cli {
 struct DemoOptions {
   int seconds = 20;
   double rate = 20;
+  int relay = 0;  // records for the raw librdkafka relay measured afterwards; 0: none
 };
 
 CLI::App* add_demo_command(CLI::App& app, DemoOptions& options);
