@@ -95,7 +95,14 @@ int run_serve(const ServeOptions& options) {
 
 int run_dev_cluster(const ServeOptions& options) {
   adapters::kafka::EmbeddedCluster cluster(options.cluster_brokers);
-  for (const auto& topic : services::service_topics(options.partitions)) {
+  // The mock cluster has no CreateTopics: every topic the services use, changelogs
+  // included, is made here (query instances query-1 to query-3).
+  auto topics = services::service_topics(options.partitions);
+  for (auto& changelog :
+       services::changelog_topics(options.partitions, {"query-1", "query-2", "query-3"})) {
+    topics.push_back(std::move(changelog));
+  }
+  for (const auto& topic : topics) {
     const int replication = std::min(topic.replication_factor, cluster.broker_count());
     if (auto created = cluster.create_topic(topic.name, topic.partitions, replication); !created) {
       std::cerr << "error: creating " << topic.name << ": " << created.error().message << "\n";

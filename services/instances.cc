@@ -1,5 +1,7 @@
 #include "services/instances.h"
 
+#include <map>
+
 #include "core/sim_hooks.h"
 #include "services/orders/command_processor.h"
 #include "services/topics.h"
@@ -41,6 +43,25 @@ std::vector<core::TopicSpec> service_topics(int partitions) {
 
 // The canary kNonIdempotentRetries drops idempotence from the command producer, which
 // still retries: a lost acknowledgement then stores a command twice.
+std::vector<core::TopicSpec> changelog_topics(int partitions,
+                                              const std::vector<std::string>& query_instances) {
+  std::map<std::string, int> partitions_of;
+  for (const auto& t : service_topics(partitions)) partitions_of[t.name] = t.partitions;
+  std::vector<core::TopicSpec> topics;
+  const auto add = [&](const std::string& application, const core::SubTopology& topology) {
+    for (const auto& store : topology.stores) {
+      topics.push_back({application + "-" + store + "-changelog",
+                        partitions_of[topology.source_topics.front()], 3, true});
+    }
+  };
+  add("orders", order_command_topology());
+  add("shipping", shipment_topology());
+  add("shipping", stock_topology());
+  ProjectionWatch watch;
+  for (const auto& instance : query_instances) add("query-" + instance, projection_topology(watch));
+  return topics;
+}
+
 OrdersInstance::OrdersInstance(const InstanceEnv& env)
     : producer_(env.broker.make_producer(
           {.client_id = env.instance_id + "-api",

@@ -38,6 +38,11 @@ struct InstanceEnv {
 // topics have one).
 [[nodiscard]] std::vector<core::TopicSpec> service_topics(int partitions);
 
+// The changelog topics the services' runtimes create, for clusters where topics are
+// made beforehand: orders and shipping, and query for each of `query_instances`.
+[[nodiscard]] std::vector<core::TopicSpec> changelog_topics(
+    int partitions, const std::vector<std::string>& query_instances);
+
 class OrdersInstance {
  public:
   explicit OrdersInstance(const InstanceEnv& env);

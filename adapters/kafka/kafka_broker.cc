@@ -164,7 +164,25 @@ void KafkaBroker::create_topics(std::vector<core::TopicSpec> topics, core::Compl
     } else if (auto handle = admin_->handle(); !handle) {
       result = std::unexpected(handle.error());
     } else {
-      result = create_with_admin_api(*handle, topics);
+      // Only the topics that are missing go to CreateTopics: a cluster where they
+      // were made beforehand (`orderflow dev-cluster`, or an operator) needs no
+      // admin rights, and librdkafka's mock cluster has no CreateTopics at all.
+      std::vector<core::TopicSpec> missing;
+      for (const auto& spec : topics) {
+        auto count = find_partition_count(*handle, spec.name, kAdminMillis);
+        if (!count) {
+          result = std::unexpected(count.error());
+          break;
+        }
+        if (!*count) {
+          missing.push_back(spec);
+        } else if (**count != spec.partitions) {
+          result = core::make_error(ErrorKind::kFatal, "topic_already_exists",
+                                    "topic " + spec.name + " exists with another partition count");
+          break;
+        }
+      }
+      if (result && !missing.empty()) result = create_with_admin_api(*handle, missing);
     }
     admin_->env().post(alive, [done, result] { done(result); });
   });
