@@ -300,7 +300,10 @@ void StreamsRuntime::on_assigned(const std::vector<TopicPartition>& partitions) 
     if (!topology) continue;
     const TaskId id{*topology, tp.partition};
     auto it = tasks_.find(id);
-    if (it == tasks_.end()) {
+    if (it == tasks_.end() || it->second->closing) {
+      // A revoked or lost task still waits for the commit or abort that removes it;
+      // given back, it must outlive that removal and start again from what is committed.
+      if (it != tasks_.end()) drop_restorer(*it->second);
       create_task(id);
       created.push_back(id);
     } else if (it->second->restored) {
@@ -336,26 +339,39 @@ void StreamsRuntime::start_restore(Task& task) {
       {.group_id = "", .client_id = config_.instance_id + "-restore"}, *task.restore_handler);
   // The stores must reach the end each changelog has now.
   auto remaining = std::make_shared<std::size_t>(task.stores().size());
-  for (const auto& [name, store] : task.stores()) {
-    const TopicPartition changelog{changelog_topic(name), task.partition()};
-    task.restorer->watermarks(changelog, [this, id = task.id(), restore = task.restore, name,
-                                          remaining, alive = token()](Result<Watermarks> w) {
-      if (alive.expired()) return;
-      Task* restoring = this->restoring(id, restore);
-      if (restoring == nullptr) return;
-      Task& t = *restoring;
-      t.restore_end[name] = w ? w->high : Offset{0};
-      if (!w) log_.event(Severity::kWarn, "restore_watermarks_failed", {{"code", w.error().code}});
-      if (--*remaining > 0) return;
-      std::vector<TopicPartitionOffset> from;
-      for (const auto& [store_name, s] : t.stores()) {
-        from.push_back(
-            {{changelog_topic(store_name), id.partition}, s->checkpoint().value_or(Offset{0})});
-      }
-      t.restorer->assign(from);
-      check_restored(t);
-    });
-  }
+  for (const auto& [name, store] : task.stores()) fetch_restore_end(task, name, remaining);
+}
+
+// Asks for the end of the changelog of the task's store `name`; the restore reads
+// from the checkpoints once every end is known. A failed request is asked again:
+// an end taken as 0 would call the store restored without its contents.
+void StreamsRuntime::fetch_restore_end(Task& task, const std::string& name,
+                                       std::shared_ptr<std::size_t> remaining) {
+  const TopicPartition changelog{changelog_topic(name), task.partition()};
+  task.restorer->watermarks(changelog, [this, id = task.id(), restore = task.restore, name,
+                                        remaining, alive = token()](Result<Watermarks> w) {
+    if (alive.expired()) return;
+    Task* restoring = this->restoring(id, restore);
+    if (restoring == nullptr) return;
+    if (!w) {
+      log_.event(Severity::kWarn, "restore_watermarks_failed", {{"code", w.error().code}});
+      scheduler_.schedule_after(kRestorePoll, [this, id, restore, name, remaining, alive] {
+        if (alive.expired()) return;
+        if (Task* again = this->restoring(id, restore)) fetch_restore_end(*again, name, remaining);
+      });
+      return;
+    }
+    Task& t = *restoring;
+    t.restore_end[name] = w->high;
+    if (--*remaining > 0) return;
+    std::vector<TopicPartitionOffset> from;
+    for (const auto& [store_name, s] : t.stores()) {
+      from.push_back(
+          {{changelog_topic(store_name), id.partition}, s->checkpoint().value_or(Offset{0})});
+    }
+    t.restorer->assign(from);
+    check_restored(t);
+  });
 }
 
 void StreamsRuntime::check_restored(Task& task) {

@@ -172,6 +172,8 @@ class StreamsRuntime final : public ConsumerHandler {
   void init_producer();
   void create_task(TaskId id);
   void start_restore(Task& task);
+  void fetch_restore_end(Task& task, const std::string& name,
+                         std::shared_ptr<std::size_t> remaining);
   void check_restored(Task& task);
   void finish_restore(Task& task);
   void drop_restorer(Task& task);

@@ -261,6 +261,35 @@ TEST(StreamsFaultPointTest, CommitsAbortedInsteadAreRedoneAndCountOnce) {
   EXPECT_GT(hooks.probes("streams.store_restored"), 0) << "an abort rebuilds the stores";
 }
 
+// The commit that ends a revocation aborts instead, and the abort is slow to be
+// answered: the instance rejoins meanwhile and is given back partitions whose tasks
+// still wait to be removed by that abort. They must start again, not be resumed and
+// then dropped with the aborted work, which left the partitions assigned and idle.
+TEST(StreamsFaultPointTest, TasksGivenBackWhileTheirRevocationAbortsKeepCounting) {
+  TestHooks hooks;
+  CounterWorld w;
+  // An instance whose transaction coordinator is not its group's coordinator, so
+  // that the abort's answer can be held up while the rebalance goes on.
+  const auto& cluster = w.world().cluster();
+  std::string name = "s1";
+  while (cluster.coordinator_of("counter-" + name) == cluster.coordinator_of("counter")) {
+    name += "x";
+  }
+  const std::string txn_coordinator =
+      "broker-" + std::to_string(cluster.coordinator_of("counter-" + name));
+  w.add_instance(name, /*commit_interval=*/12s, /*transaction_timeout=*/30s);
+  const auto expected = w.feed(1200);
+  w.run_for(1s);
+  hooks.fire_once("streams.abort_before_commit");  // no commit is due before the revocation
+  w.add_instance("other");
+  w.world().clog(txn_coordinator, name, 2500ms);
+  w.run_for(40s);
+
+  EXPECT_EQ(hooks.fired("streams.abort_before_commit"), 1);
+  EXPECT_GT(hooks.probes("streams.revoked_mid_transaction"), 0);
+  EXPECT_TRUE(counted_once(w.counts(), expected));
+}
+
 // A second instance joining revokes partitions from the first mid-transaction. The
 // first then sleeps past its session but neither past its transaction timeout nor
 // until its next commit: on waking, the heartbeat tells it its partitions are lost

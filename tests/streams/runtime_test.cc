@@ -317,6 +317,41 @@ TEST_P(StreamsRuntimeTest, ARestoredStoreEqualsTheStoreAtTheLastCommit) {
   EXPECT_EQ(contents(), committed);
 }
 
+// A restore asks where each changelog ends before it replays it. When the answer is
+// lost (here: the replies of the changelogs' leader are held up past the request
+// timeout), the restore must ask again, not take the changelog for empty and
+// start a wiped store from nothing.
+TEST_P(StreamsRuntimeTest, ARestoreThatCannotLearnTheChangelogEndWaitsForIt) {
+  add_instance("s1", Guarantee::kExactlyOnce);
+  const auto expected = feed(600);
+  Reader& counts = read("counts");
+  run_for(1500ms);
+  world_.crash("s1");
+  world_.wipe_disk("s1");
+
+  // The changelogs get a leader that coordinates neither the group nor the
+  // transactions, so that only the restore's requests go to it.
+  auto& cluster = world_.cluster();
+  int leader = 0;
+  while (leader == cluster.coordinator_of("counter") ||
+         leader == cluster.coordinator_of("counter-s1")) {
+    ++leader;
+  }
+  for (int p = 0; p < kPartitions; ++p) {
+    cluster.move_leader({"counter-counts-changelog", Partition{p}}, leader);
+  }
+  run_for(1s);
+
+  const int created = events_["task_created"];
+  world_.process("s1").start();
+  ASSERT_TRUE(world_.kernel().run_until([&] { return events_["task_created"] > created; },
+                                        world_.kernel().now() + 10s));
+  world_.clog("broker-" + std::to_string(leader), "s1", 2s);
+  run_for(20s);
+  expect_counted_once(counts, expected);
+  EXPECT_GT(events_["restore_watermarks_failed"], 0) << "the clog must have hit the restore";
+}
+
 // The same faults without transactions: a crash between flushing outputs and
 // committing offsets replays records, so some key counts twice. This is what the
 // exactly-once test above would see if the runtime lost its guarantee.

@@ -6,6 +6,7 @@
 //   testing_support::TestHooks hooks;
 //   hooks.enable(core::hooks::Canary::kSkipStoreRestore);
 //   hooks.fire_every("streams.commit_fails", 3);
+//   hooks.fire_once("streams.abort_before_commit");
 //   ... run ...
 //   EXPECT_GT(hooks.probes("streams.commit_retried"), 0);
 //
@@ -33,7 +34,9 @@ class TestHooks final : public core::hooks::SimHooks {
 
   void enable(core::hooks::Canary canary) { canaries_.insert(canary); }
   // The fault point `name` fires on its `every`-th, 2`every`-th ... query.
-  void fire_every(const std::string& name, int every) { faults_[name] = {every, 0, 0}; }
+  void fire_every(const std::string& name, int every) { faults_[name] = {every, 0, 0, -1}; }
+  // The fault point `name` fires on its next query only.
+  void fire_once(const std::string& name) { faults_[name] = {1, 0, 0, 1}; }
 
   [[nodiscard]] int probes(const std::string& name) const {
     auto it = probes_.find(name);
@@ -49,7 +52,8 @@ class TestHooks final : public core::hooks::SimHooks {
   }
   [[nodiscard]] bool fault_point(std::string_view name) override {
     auto it = faults_.find(std::string(name));
-    if (it == faults_.end() || ++it->second.queried % it->second.every != 0) return false;
+    if (it == faults_.end() || it->second.fired == it->second.limit) return false;
+    if (++it->second.queried % it->second.every != 0) return false;
     ++it->second.fired;
     return true;
   }
@@ -66,6 +70,7 @@ class TestHooks final : public core::hooks::SimHooks {
     int every = 1;
     int queried = 0;
     int fired = 0;
+    int limit = -1;  // the most times it fires (no limit: -1)
   };
   std::set<core::hooks::Canary> canaries_;
   std::map<std::string, Fault> faults_;
