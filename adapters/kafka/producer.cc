@@ -102,7 +102,9 @@ class KafkaProducer::Hooks final : public ClientHooks {
       const auto id = reinterpret_cast<std::uintptr_t>(m->_private);
       core::Result<core::RecordMetadata> result;
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        result = std::unexpected(resolve(handle(), m->err, rd_kafka_message_errstr(m), origin));
+        // Not rd_kafka_message_errstr: for a delivery report it hands back the record's
+        // payload, which is not NUL-terminated.
+        result = std::unexpected(resolve(handle(), m->err, rd_kafka_err2str(m->err), origin));
       } else {
         result = core::RecordMetadata{{rd_kafka_topic_name(m->rkt), core::Partition{m->partition}},
                                       core::Offset{m->offset}};

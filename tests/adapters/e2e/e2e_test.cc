@@ -697,9 +697,13 @@ TEST(EndToEndTest, BrokerFaultsThroughTheMockCluster) {
   EXPECT_TRUE(customers.wait_acked(customers.acked() + 40, 30s))
       << "no progress after the broker came back: " << customers.summary();
 
-  // NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT, and
-  // NOT_ENOUGH_REPLICAS_AFTER_APPEND: retriable, for the next Produce requests.
-  cluster.push_request_errors(kafka::EmbeddedCluster::kProduce, {6, 19, 7, 20, 6, 19});
+  // NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS and REQUEST_TIMED_OUT: retriable,
+  // for the next Produce requests. Not NOT_ENOUGH_REPLICAS_AFTER_APPEND: the mock
+  // appends and then fails the request, the transactional producers abort, and the
+  // mock has already committed those transactions' input offsets (it keeps no
+  // pending transactional offsets), so the aborted inputs would be skipped. Real
+  // Kafka keeps them pending until the commit; see the conformance skips.
+  cluster.push_request_errors(kafka::EmbeddedCluster::kProduce, {6, 19, 7, 6, 19, 7});
   std::fprintf(stderr, "[%5.1fs] produce errors pushed: %s\n", seconds_since(start),
                customers.summary().c_str());
   EXPECT_TRUE(customers.wait_acked(customers.acked() + 40, 30s))
