@@ -227,7 +227,6 @@ int sweep(const SimOptions& o) {
       [&](std::size_t i) {
         const auto start = WallClock::now();
         RunResult r = sim::run_scenario((*loaded)[i / per].scenario, {.seed = o.from + i % per});
-        r.stats.simulated = r.stats.simulated;
         const double took = std::chrono::duration<double>(WallClock::now() - start).count();
         r.probes["__wall_us"] = static_cast<std::uint64_t>(took * 1e6);
         return r;
